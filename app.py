@@ -1,0 +1,78 @@
+"""The gateway: ``create_app()`` builds it, ``app`` is what gunicorn serves.
+
+``python app.py`` serves the same app without gunicorn (Windows/IIS hosts,
+and eventlet), on gevent's or eventlet's production WSGI server.
+"""
+
+if __name__ == "__main__":
+    # Green threads must patch the standard library before Flask and friends import it.
+    from config import load_profile_or_exit
+    from transports.serving import monkey_patch
+
+    monkey_patch(load_profile_or_exit().async_mode)
+
+import logging  # noqa: E402
+
+import socketio  # noqa: E402
+from flask import Flask, jsonify, render_template  # noqa: E402
+
+from chat import demo  # noqa: E402
+from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
+from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
+from transports.gate import TransportGate  # noqa: E402
+
+log = logging.getLogger("rolegate")
+
+
+def setup_logging(level: str) -> None:
+    """Readable logs on stderr (gunicorn's error log) unless a host configured logging."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+
+
+def create_app(profile: Profile | str | None = None) -> Flask:
+    """Build the Flask app with the Socket.IO server mounted in front of it.
+
+    ``profile`` is a Profile, a profile name, or None for ``GATEWAY_PROFILE``.
+    The returned Flask app's ``wsgi_app`` is the whole gateway; the Socket.IO
+    server is at ``app.extensions['socketio']``.
+    """
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile)
+    setup_logging(profile.log_level)
+
+    flask_app = Flask(__name__)
+    flask_app.config["PROFILE"] = profile
+    sio = socketio.Server(**server_options(profile))
+    demo.register(sio)
+    flask_app.extensions["socketio"] = sio
+
+    @flask_app.get("/")
+    def index() -> str:
+        return render_template("index.html", client=client_options(profile))
+
+    @flask_app.get("/healthz")
+    def healthz():  # noqa: ANN202
+        return jsonify(status="ok", profile=profile.name, transports=list(profile.transports))
+
+    @flask_app.get("/policy")
+    def policy():  # noqa: ANN202
+        return jsonify(client_options(profile))
+
+    engineio_app = socketio.WSGIApp(sio, flask_app.wsgi_app, socketio_path=SOCKETIO_PATH)
+    flask_app.wsgi_app = TransportGate(engineio_app, profile, SOCKETIO_PATH)
+    log.info("%s", profile.summary())
+    return flask_app
+
+
+if __name__ == "__main__":
+    from transports.serving import serve_forever
+
+    profile = load_profile_or_exit()
+    serve_forever(create_app(profile), profile)
+else:
+    app = create_app(load_profile_or_exit())

@@ -1,0 +1,1 @@
+"""Chat events, rooms and history: the Socket.IO handlers of the gateway."""

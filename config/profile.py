@@ -1,0 +1,49 @@
+"""A role profile: everything the gateway allows on the wire, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One resolved profile; field names match ``config.settings.SETTINGS``."""
+
+    name: str
+    description: str
+    transports: tuple[str, ...]
+    upgrade: bool
+    ping_interval: float
+    ping_timeout: float
+    max_message_bytes: int
+    allowed_origins: tuple[str, ...]
+    async_mode: str
+    worker_connections: int
+    threads: int
+    log_level: str
+    #: Settings that came from the environment, for the start-up log line.
+    overridden: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def offers_upgrade(self) -> bool:
+        """An upgrade is only offered when both transports are allowed."""
+        return self.upgrade and {"polling", "websocket"} <= set(self.transports)
+
+    def allows(self, transport: str) -> bool:
+        return transport in self.transports
+
+    def summary(self) -> str:
+        """One line for the start-up log: what is in force and where it came from."""
+        order = " then ".join(self.transports)
+        upgrade = "upgrade offered" if self.offers_upgrade else "no upgrade offered"
+        line = (
+            f"profile '{self.name}' in force: {order}, {upgrade}, "
+            f"ping interval {self.ping_interval:g} s, ping timeout {self.ping_timeout:g} s, "
+            f"async mode {self.async_mode}"
+        )
+        if self.overridden:
+            line += f"; from the environment: {', '.join(self.overridden)}"
+        return line
+
+
+SETTING_FIELDS = tuple(f.name for f in fields(Profile) if f.name not in ("name", "description", "overridden"))

@@ -1,0 +1,175 @@
+"""Every setting a profile can carry: its type, default, range and meaning.
+
+This table is the single source of truth. Profiles (``profiles.toml`` and
+users' own files) list only what differs from these defaults, environment
+variables are ``GATEWAY_`` + the upper-cased name, and the README's settings
+table is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import transports
+
+
+class ConfigError(ValueError):
+    """A configuration the gateway refuses to start with; the message says why."""
+
+
+def _bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _words(raw: Any) -> tuple[str, ...]:
+    """A list from TOML, or a comma-separated string from the environment."""
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _transports(raw: Any) -> tuple[str, ...]:
+    names = tuple(transports.resolve(word).name for word in _words(raw))
+    if not names:
+        raise ValueError("name at least one transport")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a transport is named twice: {', '.join(names)}")
+    return names
+
+
+def _number(kind: type, low: float, high: float) -> Callable[[Any], Any]:
+    def parse(raw: Any) -> Any:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        value = kind(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        value = str(raw).strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One profile setting."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    doc: str
+
+    @property
+    def env_var(self) -> str:
+        return "GATEWAY_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "transports",
+        _transports,
+        ("websocket", "polling"),
+        "Transports allowed, in the client's order of preference. socket.io 0.9 names "
+        "`xhr-polling` and `jsonp-polling` mean `polling`.",
+    ),
+    Setting(
+        "upgrade",
+        _bool,
+        True,
+        "Offer an upgrade from polling to WebSocket (only when both are allowed).",
+    ),
+    Setting(
+        "ping_interval",
+        _number(float, 1, 3600),
+        25.0,
+        "Seconds between pings; also how long an idle long-poll is held "
+        "(socket.io 0.9's `polling duration`).",
+    ),
+    Setting(
+        "ping_timeout",
+        _number(float, 1, 3600),
+        20.0,
+        "Seconds to wait for a pong before the connection counts as lost.",
+    ),
+    Setting(
+        "max_message_bytes",
+        _number(int, 1024, 100_000_000),
+        1_000_000,
+        "Largest Engine.IO payload (a polling POST or a WebSocket frame), in bytes.",
+    ),
+    Setting(
+        "allowed_origins",
+        _words,
+        (),
+        "Origins allowed besides the gateway's own (comma-separated); `*` allows any.",
+    ),
+    Setting(
+        "async_mode",
+        _choice("gevent", "threading", "eventlet"),
+        "gevent",
+        "Concurrency model: `gevent` (gunicorn's gevent worker), `threading` "
+        "(gunicorn's gthread worker) or `eventlet` (`python app.py` only).",
+    ),
+    Setting(
+        "worker_connections",
+        _number(int, 1, 1_000_000),
+        20_000,
+        "Connections one gevent worker accepts (gunicorn's default of 1000 silently "
+        "stops accepting past it).",
+    ),
+    Setting(
+        "threads",
+        _number(int, 2, 10_000),
+        100,
+        "Threads of the gthread worker in `threading` mode; each long-poll holds one.",
+    ),
+    Setting(
+        "log_level",
+        _choice("debug", "info", "warning", "error"),
+        "info",
+        "How much the gateway logs.",
+    ),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+#: Names from socket.io 0.9 (and its spaced spelling) that map onto a setting.
+SETTING_ALIASES: dict[str, str] = {
+    "polling_duration": "ping_interval",
+    "polling duration": "ping_interval",
+}
+
+
+def lookup(name: str) -> Setting:
+    """The setting a (possibly socket.io 0.9) name refers to, or a ConfigError."""
+    key = name.strip().lower()
+    key = SETTING_ALIASES.get(key, key.replace("-", "_"))
+    if key not in BY_NAME:
+        valid = ", ".join(BY_NAME)
+        raise ConfigError(f"unknown setting {name!r}; valid settings: {valid}")
+    return BY_NAME[key]
+
+
+def parse_value(setting: Setting, raw: Any, source: str) -> Any:
+    """Parse one value, naming where it came from when it is bad."""
+    try:
+        return setting.parse(raw)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source}: bad value {raw!r} for {setting.name}: {exc}") from None

@@ -1,0 +1,29 @@
+"""gunicorn settings taken from the profile, so the Procfile line stays short.
+
+One worker process: every request of a long-polling session must reach the
+process that holds it (scaling out across processes is the message queue's job).
+"""
+
+from config import load_profile_or_exit
+from config.loading import exit_with
+from config.settings import ConfigError
+from transports.serving import bind_address, gunicorn_worker
+
+_profile = load_profile_or_exit()
+try:
+    worker_class = gunicorn_worker(_profile)
+except ConfigError as error:
+    exit_with(error)
+
+_host, _port = bind_address()
+bind = f"{_host}:{_port}"
+workers = 1
+# Far above gunicorn's default of 1000, past which a gevent worker silently stops accepting.
+worker_connections = _profile.worker_connections
+# gthread: each long-poll holds a thread and a client keeps two requests in flight.
+threads = _profile.threads
+# Long-polls are held up to ping_interval; the worker heartbeat must outlast that.
+timeout = int(_profile.ping_interval + _profile.ping_timeout) + 30
+graceful_timeout = 10
+# gunicorn 27 opens a control socket under ~/.gunicorn by default; the gateway needs none.
+control_socket_disable = True

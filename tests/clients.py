@@ -1,0 +1,48 @@
+"""Real clients the tests drive: python-socketio and the official Node socket.io-client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import socketio
+
+NODE_HELLO = Path(__file__).with_name("node") / "hello.js"
+
+
+def python_hello(url: str, transports: list[str], wait_upgrade: float = 0) -> dict:
+    """Connect python-socketio's client, do sendMessage -> helloBack, report what happened."""
+    client = socketio.Client(reconnection=False)
+    replies: list[str] = []
+    got = threading.Event()
+
+    @client.on("helloBack")
+    def hello_back(data: dict) -> None:
+        replies.append(data["message"])
+        got.set()
+
+    client.connect(url, transports=transports, wait_timeout=5)
+    try:
+        first = client.transport()
+        client.emit("sendMessage", {"message": "hi"})
+        got.wait(5)
+        deadline = time.monotonic() + wait_upgrade
+        while client.transport() != "websocket" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return {"first": first, "transport": client.transport(), "reply": replies[0] if replies else None}
+    finally:
+        client.disconnect()
+
+
+def node_hello(url: str, transports: list[str], upgrade: bool = True) -> dict:
+    """Run the official socket.io-client in Node against ``url``."""
+    done = subprocess.run(
+        ["node", str(NODE_HELLO), url, json.dumps(transports), str(upgrade).lower()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])

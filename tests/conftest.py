@@ -1,0 +1,136 @@
+"""Fixtures: a fresh in-process app per test, and real gunicorn servers from the Procfile."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile_command(process: str = "web") -> str:
+    """The command line of one Procfile process type, as a PaaS would run it."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise LookupError(f"no {process}: line in Procfile")
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The test's environment without any GATEWAY_* leaking in, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(overrides)
+    return env
+
+
+class Gateway:
+    """A real gateway process on a free port, with its log kept for assertions."""
+
+    def __init__(self, command: str, env: dict[str, str], tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"gateway-{self.port}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command.replace("$PORT", str(self.port)),
+            shell=True,
+            cwd=ROOT,
+            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, seconds: float = 20) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gateway did not answer /healthz:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator:
+    """Start gateways with ``start_gateway(GATEWAY_PROFILE='web-role', command=...)``."""
+    started: list[Gateway] = []
+
+    def start(command: str | None = None, **env: str) -> Gateway:
+        gateway = Gateway(command or procfile_command(), env, tmp_path)
+        started.append(gateway)
+        return gateway
+
+    yield start
+    for gateway in started:
+        gateway.stop()
+
+
+def _module_gateway(tmp_path_factory: pytest.TempPathFactory, profile: str) -> Iterator[Gateway]:
+    gateway = Gateway(procfile_command(), {"GATEWAY_PROFILE": profile}, tmp_path_factory.mktemp(profile))
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def web_role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """gunicorn from the Procfile's web: line with GATEWAY_PROFILE=web-role."""
+    yield from _module_gateway(tmp_path_factory, "web-role")
+
+
+@pytest.fixture(scope="module")
+def worker_role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """gunicorn from the Procfile's web: line with GATEWAY_PROFILE=worker-role."""
+    yield from _module_gateway(tmp_path_factory, "worker-role")
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch):
+    """A fresh in-process app per test (Flask tutorial style), default profile."""
+    for var in [v for v in os.environ if v.startswith("GATEWAY_")]:
+        monkeypatch.delenv(var)
+    from app import create_app
+
+    return create_app("worker-role")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,31 @@
+// Connects the official socket.io-client (Node) to a gateway, does
+// sendMessage -> helloBack, and prints what a user would see as JSON.
+// usage: node hello.js URL '["polling"]' [upgrade=true|false]
+const { io } = require("socket.io-client");
+
+const [url, transportsJson, upgradeArg] = process.argv.slice(2);
+const socket = io(url, {
+  transports: JSON.parse(transportsJson),
+  upgrade: upgradeArg !== "false",
+  reconnection: false,
+  timeout: 5000,
+});
+const result = { connected: false, transport: null, reply: null, upgraded: false };
+const done = (code) => {
+  result.transport = socket.io.engine ? socket.io.engine.transport.name : null;
+  console.log(JSON.stringify(result));
+  socket.close();
+  process.exit(code);
+};
+setTimeout(() => { result.error = "timeout"; done(1); }, 10000);
+socket.on("connect_error", (err) => { result.error = String(err.message || err); done(1); });
+socket.on("connect", () => {
+  result.connected = true;
+  socket.io.engine.on("upgrade", () => { result.upgraded = true; });
+  socket.emit("sendMessage", { message: "hi" });
+});
+socket.on("helloBack", (data) => {
+  result.reply = data.message;
+  // Give a pending upgrade a moment, so the transport reported is the settled one.
+  setTimeout(() => done(0), 500);
+});

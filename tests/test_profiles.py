@@ -1,0 +1,103 @@
+"""Profiles as data: built-ins, user files, environment overrides, socket.io 0.9 names."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, load_profile
+from config.options import client_options, server_options
+
+
+def test_default_is_worker_role():
+    profile = load_profile(environ={})
+    assert profile.name == "worker-role"
+    assert profile.transports == ("websocket", "polling")
+    assert profile.offers_upgrade
+
+
+def test_web_role_is_polling_only_with_a_10s_polling_duration():
+    profile = load_profile("web-role", environ={})
+    assert profile.transports == ("polling",)
+    assert not profile.offers_upgrade
+    assert profile.ping_interval == 10
+
+
+def test_environment_overrides_one_setting_and_is_named_in_the_summary():
+    profile = load_profile(environ={"GATEWAY_PROFILE": "web-role", "GATEWAY_PING_INTERVAL": "20"})
+    assert profile.ping_interval == 20
+    assert profile.transports == ("polling",)
+    assert "from the environment: ping_interval" in profile.summary()
+
+
+def test_socketio_09_names_still_work():
+    profile = load_profile(
+        environ={"GATEWAY_TRANSPORTS": "xhr-polling, websocket", "GATEWAY_POLLING_DURATION": "15"}
+    )
+    assert profile.transports == ("polling", "websocket")
+    assert profile.ping_interval == 15
+
+
+def test_user_profile_file_extends_a_builtin(tmp_path):
+    path = tmp_path / "profiles.toml"
+    path.write_text(
+        '[heroku]\nextends = "worker-role"\n"polling duration" = 20\n'
+        'transports = ["jsonp-polling"]\nallowed_origins = ["https://chat.example.com"]\n'
+    )
+    profile = load_profile("heroku", environ={"GATEWAY_PROFILE_FILE": str(path)})
+    assert profile.transports == ("polling",)
+    assert profile.ping_interval == 20
+    assert profile.allowed_origins == ("https://chat.example.com",)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"GATEWAY_PROFILE": "api-role"},
+            "unknown profile 'api-role'; valid profiles: web-role, worker-role",
+        ),
+        ({"GATEWAY_PING_INTERVALL": "5"}, "unknown environment variable GATEWAY_PING_INTERVALL"),
+        ({"GATEWAY_PING_INTERVAL": "0.5"}, "must be between 1 and 3600"),
+        ({"GATEWAY_PING_INTERVAL": "soon"}, "bad value 'soon' for ping_interval"),
+        ({"GATEWAY_UPGRADE": "maybe"}, "expected true or false"),
+        ({"GATEWAY_TRANSPORTS": "htmlfile"}, "no longer exists in Engine.IO v4"),
+        ({"GATEWAY_TRANSPORTS": "flashsocket"}, "use 'websocket'"),
+        ({"GATEWAY_TRANSPORTS": "carrier-pigeon"}, "unknown transport 'carrier-pigeon'; valid names"),
+        ({"GATEWAY_TRANSPORTS": "polling,xhr-polling"}, "named twice"),
+        ({"GATEWAY_ASYNC_MODE": "asyncio"}, "must be one of: gevent, threading, eventlet"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_clear_message(environ, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        load_profile(environ=environ)
+
+
+def test_user_profile_with_unknown_setting_is_refused(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[mine]\nextends = "web-role"\nclose_timeout = 5\n')
+    with pytest.raises(ConfigError, match="profile 'mine': unknown setting 'close_timeout'"):
+        load_profile("mine", environ={"GATEWAY_PROFILE_FILE": str(path)})
+
+
+def test_user_profile_must_extend_a_builtin(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[mine]\nextends = "nothing"\n')
+    with pytest.raises(ConfigError, match="must extend a built-in profile"):
+        load_profile("mine", environ={"GATEWAY_PROFILE_FILE": str(path)})
+
+
+def test_server_and_client_options_agree():
+    for name in ("web-role", "worker-role"):
+        profile = load_profile(name, environ={})
+        server, client = server_options(profile), client_options(profile)
+        assert server["transports"] == client["transports"]
+        assert server["allow_upgrades"] == client["upgrade"]
+        assert server["ping_interval"] * 1000 == client["pingInterval"]
+        assert server["async_mode"] == "gevent"
+
+
+def test_policy_endpoint_serves_the_client_options(client):
+    policy = client.get("/policy").get_json()
+    assert policy["profile"] == "worker-role"
+    assert policy["transports"] == ["websocket", "polling"]
+    assert policy["tryAllTransports"] is True

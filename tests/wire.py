@@ -1,0 +1,40 @@
+"""Raw Engine.IO requests, for what no well-behaved client would send."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+from urllib.parse import urlsplit
+
+
+def handshake(url: str, query: str = "EIO=4&transport=polling") -> dict:
+    """Open a polling session and return the server's open packet."""
+    status, body = get(url, f"/socket.io/?{query}")
+    assert status == 200, body
+    assert body.startswith("0"), body
+    return json.loads(body[1:])
+
+
+def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read(4096) if response.status != 101 else b""
+        return response.status, body.decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def websocket_attempt(url: str, query: str) -> tuple[int, str]:
+    """A WebSocket handshake by hand, with whatever query the caller wants."""
+    headers = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Version": "13",
+    }
+    return get(url, f"/socket.io/?{query}", headers)

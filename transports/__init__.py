@@ -1,0 +1,71 @@
+"""What each transport name means, on the server and in the browser client.
+
+Modelled on Engine.IO's ``transports/index``: one small registry maps every
+name a user may write in a profile to the transport that implements it.
+socket.io 0.9 names are kept as aliases so old configs keep working, and the
+names Engine.IO v4 retired fail with a message that says what to use instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+
+@dataclass(frozen=True)
+class Transport:
+    """One Engine.IO v4 transport."""
+
+    name: str  # the name in Engine.IO's query string and in socket.io-client
+    needs_upgrade_header: bool  # the HTTP request carries `Upgrade: websocket`
+    description: str
+
+
+POLLING = Transport("polling", False, "HTTP long-polling: works through any HTTP/1.1 path")
+WEBSOCKET = Transport("websocket", True, "WebSocket: needs a path that passes Upgrade")
+
+TRANSPORTS: dict[str, Transport] = {t.name: t for t in (POLLING, WEBSOCKET)}
+
+#: socket.io 0.9 names that still mean something in Engine.IO v4.
+ALIASES: dict[str, str] = {
+    "xhr-polling": "polling",
+    "jsonp-polling": "polling",
+}
+
+#: socket.io 0.9 names with no Engine.IO v4 equivalent, and what to use instead.
+RETIRED: dict[str, str] = {
+    "htmlfile": "it was an IE-only streaming hack; use 'polling', which works in every browser",
+    "flashsocket": "Flash is gone from every browser; use 'websocket', with 'polling' as fallback",
+}
+
+
+class UnknownTransport(ValueError):
+    """A transport name that is neither current, an alias, nor retired."""
+
+
+def resolve(name: str) -> Transport:
+    """Return the transport a (possibly socket.io 0.9) name stands for."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key in TRANSPORTS:
+        return TRANSPORTS[key]
+    if key in RETIRED:
+        raise UnknownTransport(f"transport {name!r} no longer exists in Engine.IO v4: {RETIRED[key]}")
+    valid = ", ".join([*TRANSPORTS, *ALIASES])
+    raise UnknownTransport(f"unknown transport {name!r}; valid names: {valid}")
+
+
+def requested_transport(environ: dict) -> Transport:
+    """Which transport an Engine.IO HTTP request is really asking for.
+
+    A request asks for WebSocket when *either* its Upgrade header or its
+    ``transport`` query argument says so: python-engineio reads only the
+    header to upgrade and only the query to check, so both must be looked at.
+    """
+    if environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket":
+        return WEBSOCKET
+
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if query.get("transport", [""])[0].lower() == "websocket":
+        return WEBSOCKET
+    return POLLING

@@ -1,0 +1,97 @@
+"""Strict enforcement of the profile, in front of Engine.IO.
+
+python-engineio only *advertises* a transport policy: with
+``transports=['polling']`` and ``allow_upgrades=False`` it still upgraded a
+live polling session when a WebSocket handshake carried ``transport=polling``
+and the sid (it reads the Upgrade header to upgrade, the query to check).
+So every Engine.IO request passes through here first, and anything the
+profile does not allow gets HTTP 400 naming the profile and one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qs
+
+from config.profile import Profile
+from transports import requested_transport
+
+log = logging.getLogger("rolegate.transports")
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+def client_address(environ: dict) -> str:
+    """The address a user would recognise: the first X-Forwarded-For hop, if any."""
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+    return forwarded or environ.get("REMOTE_ADDR", "?")
+
+
+def own_origins(environ: dict) -> set[str]:
+    """The origins a page served by this gateway has, as the request shows them."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    origins = set()
+    if "HTTP_HOST" in environ:
+        origins.add(f"{scheme}://{environ['HTTP_HOST']}")
+    forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST"))
+    forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+    if forwarded_host:
+        origins.add(f"{forwarded_proto}://{forwarded_host.split(',')[0].strip()}")
+    return origins
+
+
+class TransportGate:
+    """WSGI middleware: refuse what the profile forbids before Engine.IO runs."""
+
+    def __init__(self, app: WSGIApp, profile: Profile, path: str) -> None:
+        self.app = app
+        self.profile = profile
+        self.prefix = f"/{path.strip('/')}/"
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(self.prefix):
+            refusal = self.refusal(environ)
+            if refusal:
+                log.warning("refused %s from %s: %s", _describe(environ), client_address(environ), refusal)
+                body = f"Refused by gateway profile '{self.profile.name}': {refusal}\n".encode()
+                start_response(
+                    "400 BAD REQUEST",
+                    [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+            if _is_upgrade(environ):
+                log.info("session %s upgrading from polling to websocket", _sid(environ))
+        return self.app(environ, start_response)
+
+    def refusal(self, environ: dict) -> str | None:
+        """Why this Engine.IO request is refused, or None to let it through."""
+        origin = environ.get("HTTP_ORIGIN")
+        allowed = self.profile.allowed_origins
+        if origin and "*" not in allowed and origin not in allowed and origin not in own_origins(environ):
+            return (
+                f"origin {origin} is not accepted (allowed: this gateway's own origin"
+                + (f", {', '.join(allowed)}" if allowed else "")
+                + "; add it to GATEWAY_ALLOWED_ORIGINS)"
+            )
+        transport = requested_transport(environ).name
+        if not self.profile.allows(transport):
+            allowed_list = ", ".join(self.profile.transports)
+            return f"{transport} is not allowed (transports: {allowed_list})"
+        if _is_upgrade(environ) and not self.profile.offers_upgrade:
+            return "the profile offers no upgrade from polling to websocket"
+        return None
+
+
+def _sid(environ: dict) -> str | None:
+    return parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+
+
+def _is_upgrade(environ: dict) -> bool:
+    """A WebSocket request for a session that already exists (it began on polling)."""
+    return requested_transport(environ).name == "websocket" and _sid(environ) is not None
+
+
+def _describe(environ: dict) -> str:
+    kind = "upgrade" if _is_upgrade(environ) else "request"
+    return f"{requested_transport(environ).name} {kind}"

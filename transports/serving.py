@@ -1,0 +1,74 @@
+"""How each async mode is served: by gunicorn (Procfile) or by ``python app.py``.
+
+gunicorn 26+ has no eventlet worker, and gunicorn does not run on Windows, so
+``python app.py`` is the path for IIS hosts and for eventlet.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from config.profile import Profile
+from config.settings import ConfigError
+
+log = logging.getLogger("rolegate")
+
+#: async mode -> gunicorn worker class; eventlet has none since gunicorn 26.
+GUNICORN_WORKERS = {"gevent": "gevent", "threading": "gthread"}
+
+
+def bind_address() -> tuple[str, int]:
+    """``HOST``/``PORT`` as a PaaS sets them; all interfaces by default."""
+    return os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "5000"))
+
+
+def gunicorn_worker(profile: Profile) -> str:
+    if profile.async_mode not in GUNICORN_WORKERS:
+        raise ConfigError(
+            f"async mode {profile.async_mode!r} cannot run under gunicorn (gunicorn 26 and later "
+            f"have no eventlet worker); start it with `python app.py`, or set GATEWAY_ASYNC_MODE "
+            f"to one of: {', '.join(GUNICORN_WORKERS)}"
+        )
+    return GUNICORN_WORKERS[profile.async_mode]
+
+
+def monkey_patch(async_mode: str) -> None:
+    """Patch the standard library for green threads, before anything opens a socket."""
+    if async_mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    elif async_mode == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+
+
+def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
+    """Run ``app`` on the production WSGI server that matches the async mode."""
+    host, port = bind_address()
+    if profile.async_mode == "gevent":
+        from gevent.pool import Pool
+        from gevent.pywsgi import WSGIServer
+
+        log.info("serving on http://%s:%d with gevent's pywsgi", host, port)
+        WSGIServer((host, port), app, spawn=Pool(profile.worker_connections), log=None).serve_forever()
+    elif profile.async_mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        log.warning(
+            "serving on http://%s:%d with eventlet: supported through `python app.py` only; "
+            "eventlet's maintainers discourage new use, prefer GATEWAY_ASYNC_MODE=gevent",
+            host,
+            port,
+        )
+        sock = eventlet.listen((host, port))
+        eventlet.wsgi.server(sock, app, max_size=profile.worker_connections, log_output=False)
+    else:
+        raise ConfigError(
+            "async mode 'threading' is served by gunicorn's gthread worker: run "
+            "`gunicorn -c gunicorn.conf.py app:app` (the Procfile line), or use GATEWAY_ASYNC_MODE=gevent "
+            "with `python app.py`"
+        )
