@@ -53,7 +53,14 @@ def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
         from gevent.pywsgi import WSGIServer
 
         log.info("serving on http://%s:%d with gevent's pywsgi", host, port)
-        WSGIServer((host, port), app, spawn=Pool(profile.worker_connections), log=None).serve_forever()
+        server = WSGIServer(
+            (host, port),
+            app,
+            spawn=Pool(profile.worker_connections),
+            handler_class=_gevent_websocket_handler(),
+            log=None,
+        )
+        server.serve_forever()
     elif profile.async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
@@ -72,3 +79,25 @@ def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
             "`gunicorn -c gunicorn.conf.py app:app` (the Procfile line), or use GATEWAY_ASYNC_MODE=gevent "
             "with `python app.py`"
         )
+
+
+def _gevent_websocket_handler() -> type:
+    """pywsgi's handler, made to close the socket once a WebSocket ends.
+
+    simple-websocket writes the WebSocket bytes itself and returns no HTTP
+    response; plain pywsgi then keeps the connection alive and parses the
+    leftover frames as a next request ("Invalid HTTP method"), which stalled
+    disconnects by seconds.
+    """
+    from gevent.pywsgi import WSGIHandler
+
+    class Handler(WSGIHandler):
+        def run_application(self) -> None:
+            if self.environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+                return super().run_application()
+            try:
+                self.application(self.environ, self.start_response)
+            finally:
+                self.close_connection = True
+
+    return Handler
