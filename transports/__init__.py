@@ -55,17 +55,32 @@ def resolve(name: str) -> Transport:
     raise UnknownTransport(f"unknown transport {name!r}; valid names: {valid}")
 
 
-def requested_transport(environ: dict) -> Transport:
-    """Which transport an Engine.IO HTTP request is really asking for.
+@dataclass(frozen=True)
+class EngineRequest:
+    """What an Engine.IO HTTP request asks for, read once per request."""
+
+    transport: Transport
+    sid: str | None  # set when the session already exists
+
+    @property
+    def is_upgrade(self) -> bool:
+        """A WebSocket request for a session that began on polling."""
+        return self.transport is WEBSOCKET and self.sid is not None
+
+    def describe(self) -> str:
+        return f"{self.transport.name} {'upgrade' if self.is_upgrade else 'request'}"
+
+
+def classify(environ: dict) -> EngineRequest:
+    """Read which transport an Engine.IO HTTP request really asks for.
 
     A request asks for WebSocket when *either* its Upgrade header or its
     ``transport`` query argument says so: python-engineio reads only the
     header to upgrade and only the query to check, so both must be looked at.
     """
-    if environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket":
-        return WEBSOCKET
-
     query = parse_qs(environ.get("QUERY_STRING", ""))
-    if query.get("transport", [""])[0].lower() == "websocket":
-        return WEBSOCKET
-    return POLLING
+    wants_websocket = (
+        environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket"
+        or query.get("transport", [""])[0].lower() == "websocket"
+    )
+    return EngineRequest(WEBSOCKET if wants_websocket else POLLING, query.get("sid", [None])[0])

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from urllib.parse import parse_qs
 
 from config.profile import Profile
-from transports import requested_transport
+from transports import EngineRequest, classify
 
 log = logging.getLogger("rolegate.transports")
 
@@ -51,20 +50,21 @@ class TransportGate:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(self.prefix):
-            refusal = self.refusal(environ)
+            request = classify(environ)
+            refusal = self.refusal(environ, request)
             if refusal:
-                log.warning("refused %s from %s: %s", _describe(environ), client_address(environ), refusal)
+                log.warning("refused %s from %s: %s", request.describe(), client_address(environ), refusal)
                 body = f"Refused by gateway profile '{self.profile.name}': {refusal}\n".encode()
                 start_response(
                     "400 BAD REQUEST",
                     [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
                 )
                 return [body]
-            if _is_upgrade(environ):
-                log.info("session %s upgrading from polling to websocket", _sid(environ))
+            if request.is_upgrade:
+                log.info("session %s upgrading from polling to websocket", request.sid)
         return self.app(environ, start_response)
 
-    def refusal(self, environ: dict) -> str | None:
+    def refusal(self, environ: dict, request: EngineRequest) -> str | None:
         """Why this Engine.IO request is refused, or None to let it through."""
         origin = environ.get("HTTP_ORIGIN")
         allowed = self.profile.allowed_origins
@@ -74,24 +74,10 @@ class TransportGate:
                 + (f", {', '.join(allowed)}" if allowed else "")
                 + "; add it to GATEWAY_ALLOWED_ORIGINS)"
             )
-        transport = requested_transport(environ).name
+        transport = request.transport.name
         if not self.profile.allows(transport):
             allowed_list = ", ".join(self.profile.transports)
             return f"{transport} is not allowed (transports: {allowed_list})"
-        if _is_upgrade(environ) and not self.profile.offers_upgrade:
+        if request.is_upgrade and not self.profile.offers_upgrade:
             return "the profile offers no upgrade from polling to websocket"
         return None
-
-
-def _sid(environ: dict) -> str | None:
-    return parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
-
-
-def _is_upgrade(environ: dict) -> bool:
-    """A WebSocket request for a session that already exists (it began on polling)."""
-    return requested_transport(environ).name == "websocket" and _sid(environ) is not None
-
-
-def _describe(environ: dict) -> str:
-    kind = "upgrade" if _is_upgrade(environ) else "request"
-    return f"{requested_transport(environ).name} {kind}"
