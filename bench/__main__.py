@@ -1,0 +1,127 @@
+"""``python -m bench``: the gateway against the plain stack, alternating, medians and ratios.
+
+    python -m bench                 # everything (make bench), about 10 minutes
+    python -m bench --quick         # a few seconds per scenario, small counts
+    python -m bench --url URL       # one target only (any Socket.IO server with the demo events)
+    python -m bench --only idle     # one family of scenarios: roundtrip, fanout, idle, capacity
+
+The gateway runs from the Procfile's web: line with GATEWAY_PROFILE=worker-role;
+the baseline is bench/baseline.py on the same gunicorn gevent worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bench import scenarios
+from bench.plan import Plan, Step, plan_for
+from bench.report import print_table, summarize
+from bench.servers import (
+    BASELINE_COMMAND,
+    GATEWAY_COMMAND,
+    Server,
+    raise_open_files_limit,
+    rss_kib,
+    worker_pid,
+)
+
+LOGS = Path(__file__).with_name("logs")
+
+
+def gateway() -> Server:
+    return Server("gateway", GATEWAY_COMMAND, {"GATEWAY_PROFILE": "worker-role"}, log_dir=LOGS)
+
+
+def baseline() -> Server:
+    return Server("baseline", BASELINE_COMMAND, log_dir=LOGS)
+
+
+def run_step(step: Step, url: str, read_rss: scenarios.RssReader) -> dict:
+    if step.kind == "roundtrip":
+        return scenarios.roundtrip(url, step.transport, step.clients, step.duration_s)
+    if step.kind == "fanout":
+        return scenarios.fanout(url, step.transport, step.clients, step.duration_s)
+    return scenarios.idle(url, step.clients, step.polling, step.duration_s, read_rss)
+
+
+def log_line(target: str, step: Step, result: dict) -> None:
+    shown = {k: v for k, v in result.items() if k != "errorSamples" or v}
+    print(f"  {target:<8} {step.label:<34} {json.dumps(shown)}", flush=True)
+
+
+def compare(plan: Plan) -> list[dict]:
+    """Gateway and baseline, alternating which goes first, fresh servers for memory scenarios."""
+    records: list[dict] = []
+    servers = {"gateway": gateway(), "baseline": baseline()}
+    try:
+        for server in servers.values():
+            server.start()
+        for round_index in range(plan.rounds):
+            order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
+            print(f"round {round_index + 1}/{plan.rounds} ({' then '.join(order)})", flush=True)
+            for step in plan.load_steps:
+                for name in order:
+                    result = run_step(step, servers[name].url, None)
+                    log_line(name, step, result)
+                    records.append({"target": name, "step": step.label, "result": result})
+    finally:
+        for server in servers.values():
+            server.stop()
+    # Memory is read as RSS growth, so each idle run gets a server that has served nothing else.
+    for round_index in range(plan.idle_rounds):
+        order = ["gateway", "baseline"] if round_index % 2 == 0 else ["baseline", "gateway"]
+        for step in plan.idle_steps:
+            for name in order:
+                if name == "baseline" and not step.compare:
+                    continue
+                server = (gateway if name == "gateway" else baseline)().start()
+                try:
+                    result = run_step(step, server.url, server.worker_rss_kib)
+                finally:
+                    server.stop()
+                log_line(name, step, result)
+                records.append({"target": name, "step": step.label, "result": result})
+    return records
+
+
+def single(plan: Plan, url: str, pid: int | None) -> list[dict]:
+    """Every scenario against one URL; RSS only when the server's pid is given."""
+    read_rss = (lambda: rss_kib(worker_pid(pid))) if pid else None
+    records = []
+    for step in [*plan.load_steps, *plan.idle_steps]:
+        result = run_step(step, url, read_rss)
+        log_line("target", step, result)
+        records.append({"target": "target", "step": step.label, "result": result})
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, short runs (a smoke test)")
+    parser.add_argument("--url", help="benchmark this URL only, instead of gateway vs baseline")
+    parser.add_argument("--pid", type=int, help="with --url: the server's pid (or its parent's), for RSS")
+    parser.add_argument("--only", choices=["roundtrip", "fanout", "idle", "capacity"], action="append")
+    parser.add_argument("--rounds", type=int, help="how many times each comparison runs (default 3)")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args(argv)
+
+    limit = raise_open_files_limit()
+    plan = plan_for(quick=args.quick, only=args.only, rounds=args.rounds)
+    started = time.monotonic()
+    print(f"open files limit {limit}; {plan.describe()}", flush=True)
+    records = single(plan, args.url, args.pid) if args.url else compare(plan)
+    summary = summarize(records)
+    print_table(summary, compared=not args.url)
+    print(f"took {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"records": records, "summary": summary}, indent=1))
+    errors = sum(row["errors"] for row in summary)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""What one bench run does: counts and durations, bounded, full or quick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scenario with its parameters; ``clients`` is receivers for fan-out, WebSockets for idle."""
+
+    kind: str  # roundtrip, fanout, idle, capacity
+    transport: str
+    clients: int
+    duration_s: float  # measured window, or the hold time for idle
+    polling: int = 0  # idle: polling clients held beside the WebSockets
+    compare: bool = True  # run against the baseline too
+
+    @property
+    def label(self) -> str:
+        if self.kind in ("idle", "capacity"):
+            return f"{self.kind} {self.clients} ws + {self.polling} polling"
+        noun = "receivers" if self.kind == "fanout" else "clients"
+        return f"{self.kind} {self.transport} {self.clients} {noun}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int
+    load_steps: tuple[Step, ...]
+    idle_rounds: int
+    idle_steps: tuple[Step, ...]
+
+    def describe(self) -> str:
+        return (
+            f"{self.rounds} alternating rounds of {len(self.load_steps)} load scenarios, "
+            f"{self.idle_rounds} of {len(self.idle_steps)} idle ones"
+        )
+
+
+def plan_for(quick: bool = False, only: list[str] | None = None, rounds: int | None = None) -> Plan:
+    if quick:
+        load = [Step("roundtrip", t, n, 1.5) for t in ("websocket", "polling") for n in (1, 20)]
+        load.append(Step("fanout", "websocket", 20, 1.5))
+        idle = [Step("idle", "both", 50, 2, polling=50)]
+        default_rounds = 1
+    else:
+        load = [Step("roundtrip", t, n, 4) for t in ("websocket", "polling") for n in (1, 50, 200)]
+        load.append(Step("fanout", "websocket", 200, 4))
+        idle = [
+            Step("idle", "both", 2000, 30, polling=1000),
+            Step("capacity", "both", 10_000, 30, polling=1000, compare=False),
+        ]
+        default_rounds = 3
+    if only:
+        load = [s for s in load if s.kind in only]
+        idle = [s for s in idle if s.kind in only]
+    rounds = rounds or default_rounds
+    return Plan(rounds, tuple(load), 1 if not quick else 1, tuple(idle))

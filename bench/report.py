@@ -1,0 +1,69 @@
+"""Medians per scenario and target, and the gateway/baseline ratio of each figure."""
+
+from __future__ import annotations
+
+from statistics import median
+
+#: (figure name, how to read it from a result) per scenario kind.
+FIGURES = {
+    "roundtrip": [
+        ("round trips/s", lambda r: r["roundTripsPerS"]),
+        ("RTT p50 ms", lambda r: r["rttMs"]["p50"]),
+        ("RTT p99 ms", lambda r: r["rttMs"]["p99"]),
+    ],
+    "fanout": [
+        ("deliveries/s", lambda r: r["deliveriesPerS"]),
+        ("latency p50 ms", lambda r: r["latencyMs"]["p50"]),
+        ("latency p99 ms", lambda r: r["latencyMs"]["p99"]),
+    ],
+    "idle": [
+        ("KiB per idle WebSocket", lambda r: r.get("kibPerWebsocket")),
+        ("KiB per idle polling client", lambda r: r.get("kibPerPolling")),
+        ("still connected after hold", lambda r: r["stillConnected"]),
+    ],
+}
+FIGURES["capacity"] = FIGURES["idle"]
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(median(values), 1) if values else None
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One row per scenario and figure: median per target, ratio, and summed errors/timeouts."""
+    steps: dict[str, dict[str, list[dict]]] = {}
+    for record in records:
+        steps.setdefault(record["step"], {}).setdefault(record["target"], []).append(record["result"])
+    rows = []
+    for step, by_target in steps.items():
+        kind = step.split()[0]
+        for figure, read in FIGURES[kind]:
+            row: dict = {"scenario": step, "figure": figure, "errors": 0, "timeouts": 0}
+            for target, results in by_target.items():
+                row[target] = _median([read(r) for r in results])
+                row["runs"] = len(results)
+                row["errors"] += sum(r.get("errors", 0) for r in results)
+                row["timeouts"] += sum(r.get("timeouts", 0) for r in results)
+            if row.get("gateway") is not None and row.get("baseline"):
+                row["ratio"] = round(row["gateway"] / row["baseline"], 2)
+            rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict], compared: bool) -> None:
+    targets = ["gateway", "baseline"] if compared else ["target"]
+    header = f"{'scenario':<36} {'figure':<28}" + "".join(f"{t:>10}" for t in targets)
+    header += f"{'ratio':>8}" if compared else ""
+    print("\n" + header + f"{'errors':>8}{'timeouts':>10}")
+    for row in rows:
+        line = f"{row['scenario']:<36} {row['figure']:<28}"
+        line += "".join(f"{_show(row.get(t)):>10}" for t in targets)
+        line += f"{_show(row.get('ratio')):>8}" if compared else ""
+        print(line + f"{row['errors']:>8}{row['timeouts']:>10}")
+
+
+def _show(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}" if abs(value) < 1000 else f"{value:,.0f}"
