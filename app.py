@@ -22,6 +22,7 @@ from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
 from transports.guard import GuardedServer, guard_websockets  # noqa: E402
+from transports.serving import tune_green_threads  # noqa: E402
 
 log = logging.getLogger("rolegate")
 
@@ -46,6 +47,7 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
     setup_logging(profile.log_level)
+    tune_green_threads(profile)
 
     flask_app = Flask(__name__)
     flask_app.config["PROFILE"] = profile

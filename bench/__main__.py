@@ -32,8 +32,25 @@ from bench.servers import (
 LOGS = Path(__file__).with_name("logs")
 
 
+#: Extra GATEWAY_* settings for every gateway the bench starts (--gateway-env), to try a setting.
+GATEWAY_ENV: dict[str, str] = {}
+
+
+#: The gateway as deployed (worker-role, every chat feature on), with two changes for a load test:
+#: history in a scratch database, and a per-connection message rate the fan-out never reaches
+#: (the limiter still runs for every message; only its refusal would be measured otherwise).
+BENCH_GATEWAY_ENV = {
+    "GATEWAY_PROFILE": "worker-role",
+    "GATEWAY_DATABASE_URL": f"sqlite:///{LOGS / 'gateway-history.db'}",
+    "GATEWAY_MESSAGES_PER_SECOND": "1000",
+    "GATEWAY_MESSAGE_BURST": "1000",
+}
+
+
 def gateway() -> Server:
-    return Server("gateway", GATEWAY_COMMAND, {"GATEWAY_PROFILE": "worker-role"}, log_dir=LOGS)
+    for leftover in LOGS.glob("gateway-history.db*"):
+        leftover.unlink()
+    return Server("gateway", GATEWAY_COMMAND, {**BENCH_GATEWAY_ENV, **GATEWAY_ENV}, log_dir=LOGS)
 
 
 def baseline() -> Server:
@@ -106,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pid", type=int, help="with --url: the server's pid (or its parent's), for RSS")
     parser.add_argument("--only", choices=["roundtrip", "fanout", "idle", "capacity"], action="append")
     parser.add_argument("--rounds", type=int, help="how many times each comparison runs (default 3)")
+    parser.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
 
+    GATEWAY_ENV.update(item.split("=", 1) for item in args.gateway_env)
     limit = raise_open_files_limit()
     plan = plan_for(quick=args.quick, only=args.only, rounds=args.rounds)
     started = time.monotonic()

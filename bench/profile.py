@@ -27,7 +27,10 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("JSON encode/decode", ("json/", "orjson")),
     ("logging", ("logging/",)),
     ("permessage-deflate (zlib)", ("wsproto/extensions",)),
-    ("WebSocket framing (wsproto, simple-websocket, gevent-websocket)", ("wsproto", "simple_websocket", "geventwebsocket")),
+    (
+        "WebSocket framing (wsproto, simple-websocket, gevent-websocket)",
+        ("wsproto", "simple_websocket", "geventwebsocket"),
+    ),
     ("gateway gate and handlers", ("transports/", "chat/", "app.py")),
     ("Socket.IO/Engine.IO packets and handlers", ("socketio/", "engineio/")),
     ("HTTP server (pywsgi parsing, access log)", ("gevent/pywsgi", "gunicorn/")),
@@ -75,8 +78,8 @@ def main() -> int:
         load.start()
         subprocess.run(
             [
-                str(VENV_BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "250",
-                "--duration", str(int(args.seconds)), "--format", "raw", "--output", str(out), "--nonblocking",
+                str(VENV_BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "250", "--nonblocking",
+                "--duration", str(int(args.seconds)), "--format", "raw", "--output", str(out),
             ],
             check=True,
             capture_output=True,

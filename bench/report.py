@@ -1,4 +1,4 @@
-"""Medians per scenario and target, and the gateway/baseline ratio of each figure."""
+"""Medians per scenario and target, and the gateway/baseline ratio of each figure (median of paired runs)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,12 @@ def summarize(records: list[dict]) -> list[dict]:
                 row["runs"] = len(results)
                 row["errors"] += sum(r.get("errors", 0) for r in results)
                 row["timeouts"] += sum(r.get("timeouts", 0) for r in results)
-            if row.get("gateway") is not None and row.get("baseline"):
-                row["ratio"] = round(row["gateway"] / row["baseline"], 2)
+            # The machine is shared: compare each gateway run with the baseline run next to it
+            # (same round, same load from elsewhere), then take the median of those ratios.
+            pairs = zip(by_target.get("gateway", []), by_target.get("baseline", []), strict=False)
+            ratios = [read(g) / read(b) for g, b in pairs if read(g) is not None and read(b)]
+            if ratios:
+                row["ratio"] = round(median(ratios), 2)
             rows.append(row)
     return rows
 

@@ -16,5 +16,5 @@ def register(sio: socketio.Server) -> None:
 
     @sio.on("sendMessage")
     def send_message(sid: str, data: object = None) -> None:
-        log.info("user sid %s sent sendMessage over %s", sid, sio.transport(sid))
+        log.debug("user sid %s sent sendMessage over %s", sid, sio.transport(sid))
         sio.emit("helloBack", HELLO_BACK, to=sid)

@@ -26,6 +26,9 @@ class Profile:
     message_burst: int
     replay_limit: int
     database_url: str
+    websocket_compression: bool
+    async_handlers: bool
+    http_compression: bool
     log_level: str
     #: Settings that came from the environment, for the start-up log line.
     overridden: tuple[str, ...] = field(default=(), compare=False)

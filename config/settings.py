@@ -189,6 +189,27 @@ SETTINGS: tuple[Setting, ...] = (
         "`sqlite:////absolute/path.db`.",
     ),
     Setting(
+        "websocket_compression",
+        _bool,
+        False,
+        "Accept permessage-deflate on WebSockets. Off by default: each compressing WebSocket keeps a "
+        "zlib context of about 90 KiB while idle, and chat frames are too small to gain (bench/RESULTS.md).",
+    ),
+    Setting(
+        "async_handlers",
+        _bool,
+        False,
+        "Run each incoming event in a green thread of its own. Off (faster: a green thread less per "
+        "event, bench/RESULTS.md): one connection's events run in turn, so a slow handler delays that "
+        "client's next event and its pongs; hand slow work to a background task.",
+    ),
+    Setting(
+        "http_compression",
+        _bool,
+        True,
+        "gzip/deflate polling responses over 1 KiB when the client accepts it (a join's history).",
+    ),
+    Setting(
         "log_level",
         _choice("debug", "info", "warning", "error"),
         "info",

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from config.profile import Profile
-from transports import EngineRequest, classify
+from transports import WEBSOCKET, EngineRequest, classify
 from transports.guard import polling_payload_problem
 
 log = logging.getLogger("rolegate.transports")
@@ -70,6 +70,9 @@ class TransportGate:
                     )
             if request.is_upgrade:
                 log.info("session %s upgrading from polling to websocket", request.sid)
+            if request.transport is WEBSOCKET and not self.profile.websocket_compression:
+                # Unoffered, permessage-deflate is never negotiated (simple-websocket accepts any offer).
+                environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
         return self.app(environ, start_response)
 
     def refuse(self, status: str, reason: str, start_response: Callable) -> list[bytes]:

@@ -15,7 +15,7 @@ from config.settings import ConfigError
 log = logging.getLogger("rolegate")
 
 #: async mode -> gunicorn worker class; eventlet has none since gunicorn 26.
-GUNICORN_WORKERS = {"gevent": "gevent", "threading": "gthread"}
+GUNICORN_WORKERS = {"gevent": "transports.worker.Worker", "threading": "gthread"}
 
 
 def bind_address() -> tuple[str, int]:
@@ -43,6 +43,18 @@ def monkey_patch(async_mode: str) -> None:
         import eventlet
 
         eventlet.monkey_patch()
+
+
+def tune_green_threads(profile: Profile) -> None:
+    """Settings of the green-thread library that cost memory per connection and buy nothing here.
+
+    gevent records the spawning stack of every greenlet (for debugging) by default: about 5 KiB
+    of RSS per idle WebSocket, which parks four greenlets (bench/RESULTS.md).
+    """
+    if profile.async_mode == "gevent":
+        import gevent
+
+        gevent.config.track_greenlet_tree = False
 
 
 def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)

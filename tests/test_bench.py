@@ -1,0 +1,51 @@
+"""The benchmark's quick mode runs every scenario against a real gateway without an error.
+
+It proves `make bench` works; it asserts nothing about speed (that lives in bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_quick_bench_runs_every_scenario_cleanly(start_gateway, tmp_path):
+    gateway = start_gateway(
+        GATEWAY_PROFILE="worker-role",
+        GATEWAY_DATABASE_URL=f"sqlite:///{tmp_path / 'history.db'}",
+        GATEWAY_MESSAGES_PER_SECOND="1000",
+        GATEWAY_MESSAGE_BURST="1000",
+    )
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--url", gateway.url, "--pid", str(gateway.process.pid)]
+        + ["--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = json.loads(out.read_text())["records"]
+    results = {record["step"]: record["result"] for record in records}
+    assert set(results) == {
+        "roundtrip websocket 1 clients",
+        "roundtrip websocket 20 clients",
+        "roundtrip polling 1 clients",
+        "roundtrip polling 20 clients",
+        "fanout websocket 20 receivers",
+        "idle 50 ws + 50 polling",
+    }
+    for step, result in results.items():
+        assert result["errors"] == 0, (step, result)
+        assert result.get("timeouts", 0) == 0, (step, result)
+    for transport in ("websocket", "polling"):
+        assert results[f"roundtrip {transport} 20 clients"]["connected"] == 20
+        assert results[f"roundtrip {transport} 20 clients"]["rttMs"]["samples"] > 0
+    assert results["fanout websocket 20 receivers"]["latencyMs"]["samples"] > 0
+    idle = results["idle 50 ws + 50 polling"]
+    assert idle["stillConnected"] == 100
+    assert idle["kibPerWebsocket"] > 0  # RSS was read from the gunicorn worker

@@ -1,0 +1,30 @@
+"""orjson behind the ``json`` module interface python-socketio and python-engineio call.
+
+Both libraries call ``json.dumps(data, separators=(',', ':'))`` and ``json.loads``
+for every packet. orjson is compact already; what it cannot encode (an int past
+64 bits, say) goes to the standard library, so nothing that encoded before fails now.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    """Compact JSON text, as ``json.dumps(obj, separators=(',', ':'))`` would give."""
+    try:
+        return orjson.dumps(obj, option=_OPTIONS).decode()
+    except TypeError:
+        kwargs.setdefault("separators", (",", ":"))
+        return json.dumps(obj, **kwargs)
+
+
+def loads(text: str | bytes, **kwargs: Any) -> Any:
+    if kwargs:
+        return json.loads(text, **kwargs)
+    return orjson.loads(text)
