@@ -151,6 +151,16 @@ def test_fuzz_polling_payloads_of_a_live_session_never_get_a_500(gateway, bystan
     assert status < 500
 
 
+def test_binary_packet_with_non_ascii_base64_gets_400(gateway, bystander):
+    """Found by the fuzz test above: base64 of non-ASCII text raised ValueError, not binascii.Error."""
+    sid = polling_session(gateway)
+    status, body = request(
+        gateway, "POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", "b\x80".encode()
+    )
+    assert status == 400
+    assert "not valid base64" in body
+
+
 def test_fuzzed_http_left_the_bystander_unharmed(gateway, bystander):
     still_fine(gateway, bystander)
 

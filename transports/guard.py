@@ -14,7 +14,6 @@ is refused with close code 1009 before it is buffered whole.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -61,7 +60,7 @@ def polling_payload_problem(body: bytes) -> str | None:
         if encoded.startswith("b"):
             try:
                 base64.b64decode(encoded[1:])
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or non-ASCII text in the base64
                 return "a binary packet is not valid base64"
         elif not valid_engineio_frame(encoded):
             return f"{encoded[:20]!r} is not an Engine.IO packet"
