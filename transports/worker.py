@@ -26,6 +26,10 @@ class Handler(PyWSGIHandler):
     def run_application(self) -> None:
         if self.environ.get("HTTP_UPGRADE", "").lower() != "websocket":
             return super().run_application()
+        # simple-websocket reads the socket itself; the 8 KiB read buffer of this handler
+        # would otherwise stay allocated for the WebSocket's whole life. A client sends
+        # nothing past the handshake before its 101, so the buffer holds nothing unread.
+        self.rfile.close()
         try:
             super().run_application()  # a refusal by the gate is an ordinary response
         except StopIteration:
