@@ -82,7 +82,11 @@ def compare(plan: Plan) -> list[dict]:
             print(f"round {round_index + 1}/{plan.rounds} ({' then '.join(order)})", flush=True)
             for step in plan.load_steps:
                 for name in order:
+                    cpu, started = servers[name].worker_cpu_seconds(), time.monotonic()
                     result = run_step(step, servers[name].url, None)
+                    # Over the whole step (connect, warm-up, drain): near 100 means the server is the limit.
+                    used = servers[name].worker_cpu_seconds() - cpu
+                    result["serverCpuPct"] = round(100 * used / (time.monotonic() - started))
                     log_line(name, step, result)
                     records.append({"target": name, "step": step.label, "result": result})
     finally:
@@ -124,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["roundtrip", "fanout", "idle", "capacity"], action="append")
     parser.add_argument("--rounds", type=int, help="how many times each comparison runs (default 3)")
     parser.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway")
-    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--json", type=Path, default=LOGS / "last-run.json", help="where every figure is written as JSON"
+    )
     args = parser.parse_args(argv)
 
     GATEWAY_ENV.update(item.split("=", 1) for item in args.gateway_env)
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(summary, compared=not args.url)
     print(f"took {time.monotonic() - started:.0f} s")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"records": records, "summary": summary}, indent=1))
     errors = sum(row["errors"] for row in summary)
     return 1 if errors else 0

@@ -43,6 +43,12 @@ function percentile(sorted, p) {
   return Math.round(sorted[index] * 100) / 100;
 }
 
+/** CPU this process used since ``since`` (process.cpuUsage), in % of one core. */
+function cpuPercent(since, elapsedS) {
+  const used = process.cpuUsage(since);
+  return Math.round((used.user + used.system) / 1e4 / elapsedS);
+}
+
 function latencySummary(values) {
   const sorted = Float64Array.from(values).sort();
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
@@ -154,9 +160,11 @@ async function roundtrip() {
   await sleep(warmupMs);
   measuring = true;
   const started = now();
+  const cpu = process.cpuUsage();
   await sleep(config.durationS * 1000);
   measuring = false;
   const elapsedS = (now() - started) / 1000;
+  const clientCpuPct = cpuPercent(cpu, elapsedS);
   running = false;
   // Let in-flight round trips finish (each is bounded by its own timeout).
   await Promise.race([loops, sleep(timeoutMs + 1000)]);
@@ -165,6 +173,7 @@ async function roundtrip() {
     clients: config.clients,
     connected: sockets.length,
     roundTripsPerS: Math.round(completed / elapsedS),
+    clientCpuPct,
     rttMs: latencySummary(rtts),
     timeouts,
     errors: stats.connectErrors + stats.drops,
@@ -258,9 +267,11 @@ async function fanout() {
   await sleep((config.warmupS || 1) * 1000);
   measuring = true;
   const started = now();
+  const cpu = process.cpuUsage();
   await sleep(config.durationS * 1000);
   measuring = false;
   const elapsedS = (now() - started) / 1000;
+  const clientCpuPct = cpuPercent(cpu, elapsedS);
   running = false;
   if (inFlight.size === 0) finished();
   await Promise.race([allDone, sleep(timeoutMs + 1000)]);
@@ -269,6 +280,7 @@ async function fanout() {
     receivers: config.receivers,
     connected: sockets.length,
     deliveriesPerS: Math.round(deliveries / elapsedS),
+    clientCpuPct,
     latencyMs: latencySummary(latencies),
     timeouts,
     errors: stats.connectErrors + stats.drops + joinErrors + ackErrors,

@@ -10,11 +10,15 @@ FIGURES = {
         ("round trips/s", lambda r: r["roundTripsPerS"]),
         ("RTT p50 ms", lambda r: r["rttMs"]["p50"]),
         ("RTT p99 ms", lambda r: r["rttMs"]["p99"]),
+        ("server worker CPU %", lambda r: r.get("serverCpuPct")),
+        ("load generator CPU %", lambda r: r.get("clientCpuPct")),
     ],
     "fanout": [
         ("deliveries/s", lambda r: r["deliveriesPerS"]),
         ("latency p50 ms", lambda r: r["latencyMs"]["p50"]),
         ("latency p99 ms", lambda r: r["latencyMs"]["p99"]),
+        ("server worker CPU %", lambda r: r.get("serverCpuPct")),
+        ("load generator CPU %", lambda r: r.get("clientCpuPct")),
     ],
     "idle": [
         ("KiB per idle WebSocket", lambda r: r.get("kibPerWebsocket")),

@@ -71,6 +71,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time one process has used (/proc/PID/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
     """One server under test on a free loopback port; ``url`` is what the load script targets."""
@@ -119,6 +125,10 @@ class Server:
     def worker_rss_kib(self) -> int:
         assert self.process is not None
         return rss_kib(worker_pid(self.process.pid))
+
+    def worker_cpu_seconds(self) -> float:
+        assert self.process is not None
+        return cpu_seconds(worker_pid(self.process.pid))
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
