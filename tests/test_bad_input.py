@@ -161,6 +161,18 @@ def test_binary_packet_with_non_ascii_base64_gets_400(gateway, bystander):
     assert "not valid base64" in body
 
 
+@pytest.mark.parametrize("packet", ["2", "6", "2probe"])
+def test_ping_or_noop_posted_over_polling_is_refused_at_once(gateway, bystander, packet):
+    """Found by the fuzz test above: python-engineio's disconnect then hung the POST."""
+    sid = polling_session(gateway)
+    started = time.monotonic()
+    status, body = request(gateway, "POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", packet.encode())
+    assert status == 400
+    assert "not an Engine.IO packet a client sends over polling" in body
+    assert time.monotonic() - started < 5
+    still_fine(gateway, bystander)
+
+
 def test_fuzzed_http_left_the_bystander_unharmed(gateway, bystander):
     still_fine(gateway, bystander)
 

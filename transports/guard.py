@@ -28,6 +28,10 @@ log = logging.getLogger("rolegate.transports")
 MALFORMED_PACKET = "malformed_packet"
 #: Engine.IO v4 packet types a client may send as text: 1 close ... 6 noop ("0" open is server-only).
 CLIENT_PACKET_TYPES = frozenset("123456")
+#: What python-engineio's Socket.receive handles from a polling POST: 1 close, 3 pong, 4 message,
+#: 5 upgrade. A ping or noop raised UnknownPacketError, and the disconnect that followed waited
+#: for a long-poll to drain the queue: the POST hung until the client polled again.
+POLLING_CLIENT_PACKET_TYPES = frozenset("1345")
 INVALID_FRAME_DATA = 1007
 PACKET_SEPARATOR = "\x1e"
 
@@ -64,6 +68,8 @@ def polling_payload_problem(body: bytes) -> str | None:
                 return "a binary packet is not valid base64"
         elif not valid_engineio_frame(encoded):
             return f"{encoded[:20]!r} is not an Engine.IO packet"
+        elif encoded[0] not in POLLING_CLIENT_PACKET_TYPES:
+            return f"{encoded[:20]!r} is not an Engine.IO packet a client sends over polling"
     return None
 
 
