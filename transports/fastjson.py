@@ -2,7 +2,9 @@
 
 Both libraries call ``json.dumps(data, separators=(',', ':'))`` and ``json.loads``
 for every packet. orjson is compact already; what it cannot encode (an int past
-64 bits, say) goes to the standard library, so nothing that encoded before fails now.
+64 bits, say) or parse goes to the standard library, so nothing that worked before fails
+now. One difference: a NaN or infinite float is sent as ``null`` (the standard library
+wrote ``NaN``/``Infinity``, which JavaScript's JSON.parse rejects).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def dumps(obj: Any, **kwargs: Any) -> str:
 
 
 def loads(text: str | bytes, **kwargs: Any) -> Any:
-    if kwargs:
-        return json.loads(text, **kwargs)
-    return orjson.loads(text)
+    """Parse JSON; what orjson refuses but the standard library reads (``NaN``, ``Infinity``,
+    which Python clients send) is read as before, so the handlers still see and refuse it."""
+    if not kwargs:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text, **kwargs)
