@@ -7,7 +7,7 @@ process that holds it (scaling out across processes is the message queue's job).
 from config import load_profile_or_exit
 from config.loading import exit_with
 from config.settings import ConfigError
-from transports.serving import bind_address, gunicorn_worker
+from transports.serving import bind_address, gunicorn_worker, raise_open_files_limit
 
 _profile = load_profile_or_exit()
 try:
@@ -20,6 +20,8 @@ bind = f"{_host}:{_port}"
 workers = 1
 # Far above gunicorn's default of 1000, past which a gevent worker silently stops accepting.
 worker_connections = _profile.worker_connections
+# Each connection holds a descriptor: 10,000 idle WebSockets need more than a 1024 soft limit.
+raise_open_files_limit()
 # gthread: each long-poll holds a thread and a client keeps two requests in flight.
 threads = _profile.threads
 # Long-polls are held up to ping_interval; the worker heartbeat must outlast that.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import socket
 import subprocess
@@ -12,6 +11,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from transports.serving import raise_open_files_limit  # noqa: F401 (the runner's too)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -23,14 +24,6 @@ BASELINE_COMMAND = (
     "gunicorn -k gevent -w 1 --worker-connections 20000 --no-control-socket "
     "--timeout 75 -b 127.0.0.1:$PORT bench.baseline:app"
 )
-
-
-def raise_open_files_limit() -> int:
-    """Soft RLIMIT_NOFILE up to the hard limit; servers and Node inherit it (10k+ sockets each)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def free_port() -> int:

@@ -23,6 +23,21 @@ def bind_address() -> tuple[str, int]:
     return os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "5000"))
 
 
+def raise_open_files_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit, returned: every connection holds a descriptor.
+
+    Many hosts start processes with a soft limit of 1024, far under ``worker_connections``;
+    the worker (and anything else started from this process) inherits the raised limit.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
+
+
 def gunicorn_worker(profile: Profile) -> str:
     if profile.async_mode not in GUNICORN_WORKERS:
         raise ConfigError(
