@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"records": records, "summary": summary}, indent=1))
-    errors = sum(row["errors"] for row in summary)
+    errors = sum(sum(row["errors"].values()) for row in summary)
     return 1 if errors else 0
 
 

@@ -43,12 +43,12 @@ def summarize(records: list[dict]) -> list[dict]:
     for step, by_target in steps.items():
         kind = step.split()[0]
         for figure, read in FIGURES[kind]:
-            row: dict = {"scenario": step, "figure": figure, "errors": 0, "timeouts": 0}
+            row: dict = {"scenario": step, "figure": figure, "errors": {}, "timeouts": {}}
             for target, results in by_target.items():
                 row[target] = _median([read(r) for r in results])
                 row["runs"] = len(results)
-                row["errors"] += sum(r.get("errors", 0) for r in results)
-                row["timeouts"] += sum(r.get("timeouts", 0) for r in results)
+                row["errors"][target] = sum(r.get("errors", 0) for r in results)
+                row["timeouts"][target] = sum(r.get("timeouts", 0) for r in results)
             # The machine is shared: compare each gateway run with the baseline run next to it
             # (same round, same load from elsewhere), then take the median of those ratios.
             pairs = zip(by_target.get("gateway", []), by_target.get("baseline", []), strict=False)
@@ -63,12 +63,15 @@ def print_table(rows: list[dict], compared: bool) -> None:
     targets = ["gateway", "baseline"] if compared else ["target"]
     header = f"{'scenario':<36} {'figure':<28}" + "".join(f"{t:>10}" for t in targets)
     header += f"{'ratio':>8}" if compared else ""
-    print("\n" + header + f"{'errors':>8}{'timeouts':>10}")
+    # Errors and timeouts summed over every run, per target (gateway/baseline).
+    print("\n" + header + f"{'errors':>10}{'timeouts':>10}")
     for row in rows:
         line = f"{row['scenario']:<36} {row['figure']:<28}"
         line += "".join(f"{_show(row.get(t)):>10}" for t in targets)
         line += f"{_show(row.get('ratio')):>8}" if compared else ""
-        print(line + f"{row['errors']:>8}{row['timeouts']:>10}")
+        errors = "/".join(str(row["errors"].get(t, "-")) for t in targets)
+        timeouts = "/".join(str(row["timeouts"].get(t, "-")) for t in targets)
+        print(line + f"{errors:>10}{timeouts:>10}")
 
 
 def _show(value: float | None) -> str:
