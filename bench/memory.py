@@ -4,8 +4,8 @@
     python -m bench.memory --polling 1000
     GATEWAY_WEBSOCKET_COMPRESSION=true python -m bench.memory --websockets 1000
 
-Serves the gateway in this process (gevent's pywsgi, as ``python app.py`` does; the
-gunicorn worker uses the same pywsgi handler underneath) with tracemalloc on, connects
+Serves the gateway in this process (gevent's pywsgi with the gunicorn worker's handler,
+transports/worker.py) with tracemalloc on, connects
 idle clients with the Node load generator, and prints per connection: RSS growth,
 Python-heap growth by allocation site, and the greenlets and objects left behind.
 RSS minus the Python heap is what C code keeps (zlib contexts, greenlet stacks, malloc slack).
@@ -50,12 +50,18 @@ def main() -> int:
     os.environ.setdefault("GATEWAY_PROFILE", "worker-role")
     os.environ.setdefault("GATEWAY_LOG_LEVEL", "warning")
 
+    from gevent.pool import Pool
+    from gevent.pywsgi import WSGIServer
+
     from app import create_app
     from config import load_profile_or_exit
-    from transports.serving import serve_forever
+    from transports.worker import QuietHandler
 
     profile = load_profile_or_exit()
-    gevent.spawn(serve_forever, create_app(profile), profile)
+    server = WSGIServer(
+        ("127.0.0.1", port), create_app(profile), spawn=Pool(20_000), handler_class=QuietHandler, log=None
+    )
+    gevent.spawn(server.serve_forever)
     gevent.sleep(0.5)
     tracemalloc.start(8)
     marks: dict[str, tuple] = {}

@@ -24,14 +24,15 @@ from bench.servers import VENV_BIN, raise_open_files_limit, worker_pid
 
 #: Component -> path fragments, checked innermost frame first; the first match wins.
 COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
-    ("JSON encode/decode", ("json/", "orjson")),
+    ("JSON encode/decode", ("json/", "orjson", "fastjson")),
     ("logging", ("logging/",)),
     ("permessage-deflate (zlib)", ("wsproto/extensions",)),
     (
         "WebSocket framing (wsproto, simple-websocket, gevent-websocket)",
         ("wsproto", "simple_websocket", "geventwebsocket"),
     ),
-    ("gateway gate and handlers", ("transports/", "chat/", "app.py")),
+    ("gateway worker handler (transports/worker.py)", ("transports/worker.py",)),
+    ("gateway gate, guard and handlers", ("transports/", "chat/", "app.py")),
     ("Socket.IO/Engine.IO packets and handlers", ("socketio/", "engineio/")),
     ("HTTP server (pywsgi parsing, access log)", ("gevent/pywsgi", "gunicorn/")),
     ("greenlet switches, queues, events, sockets", ("gevent/",)),

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from statistics import median
 
+
 #: (figure name, how to read it from a result) per scenario kind.
+def _cpu_us_per(count_per_s: str) -> object:
+    """Server CPU per round trip or delivery, in µs: what the shared machine's noise leaves alone.
+
+    Throughput depends on how much of a core the worker got next to everything else running;
+    CPU spent per unit of work does not (the step's CPU includes connecting and warm-up).
+    """
+
+    def read(r: dict) -> float | None:
+        if r.get("serverCpuPct") is None or not r.get(count_per_s):
+            return None
+        return round(r["serverCpuPct"] * 10_000 / r[count_per_s], 1)
+
+    return read
+
+
 FIGURES = {
     "roundtrip": [
         ("round trips/s", lambda r: r["roundTripsPerS"]),
+        ("server CPU us per round trip", _cpu_us_per("roundTripsPerS")),
         ("RTT p50 ms", lambda r: r["rttMs"]["p50"]),
         ("RTT p99 ms", lambda r: r["rttMs"]["p99"]),
         ("server worker CPU %", lambda r: r.get("serverCpuPct")),
@@ -15,6 +32,7 @@ FIGURES = {
     ],
     "fanout": [
         ("deliveries/s", lambda r: r["deliveriesPerS"]),
+        ("server CPU us per delivery", _cpu_us_per("deliveriesPerS")),
         ("latency p50 ms", lambda r: r["latencyMs"]["p50"]),
         ("latency p99 ms", lambda r: r["latencyMs"]["p99"]),
         ("server worker CPU %", lambda r: r.get("serverCpuPct")),
@@ -78,3 +96,15 @@ def _show(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    # python -m bench.report bench/logs/last-run.json: the table of a saved run, again.
+    saved = json.loads(Path(sys.argv[1]).read_text())
+    print_table(
+        summarize(saved["records"]), compared=any(r["target"] == "baseline" for r in saved["records"])
+    )
