@@ -20,6 +20,9 @@ class Profile:
     async_mode: str
     worker_connections: int
     threads: int
+    host_idle_limit: float
+    instance_tag: str
+    message_queue: str
     log_level: str
     #: Settings that came from the environment, for the start-up log line.
     overridden: tuple[str, ...] = field(default=(), compare=False)
@@ -41,6 +44,8 @@ class Profile:
             f"ping interval {self.ping_interval:g} s, ping timeout {self.ping_timeout:g} s, "
             f"async mode {self.async_mode}"
         )
+        if self.host_idle_limit:
+            line += f", host idle limit {self.host_idle_limit:g} s"
         if self.overridden:
             line += f"; from the environment: {', '.join(self.overridden)}"
         return line

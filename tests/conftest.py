@@ -134,3 +134,30 @@ def app(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def start_nginx(tmp_path: Path) -> Iterator:
+    """Start nginx on a deploy/nginx template: ``start_nginx('websocket.conf', gateway=..., ...)``."""
+    from hosts import Nginx
+
+    started: list[Nginx] = []
+
+    def start(template: str, **values: str) -> Nginx:
+        nginx = Nginx(template, tmp_path, **values)
+        started.append(nginx)
+        return nginx
+
+    yield start
+    for nginx in started:
+        nginx.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator:
+    """A throwaway redis-server for this test only."""
+    from hosts import Redis
+
+    redis = Redis(tmp_path)
+    yield redis
+    redis.stop()
