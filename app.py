@@ -20,6 +20,7 @@ from chat import demo  # noqa: E402
 from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
+from transports.sticky import stamp_session_ids  # noqa: E402
 
 log = logging.getLogger("rolegate")
 
@@ -48,6 +49,8 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     flask_app = Flask(__name__)
     flask_app.config["PROFILE"] = profile
     sio = socketio.Server(**server_options(profile))
+    if profile.instance_tag:
+        stamp_session_ids(sio.eio, profile.instance_tag)
     demo.register(sio)
     flask_app.extensions["socketio"] = sio
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import socketio
+
 from config.profile import Profile
 
 SOCKETIO_PATH = "socket.io"
@@ -15,7 +17,7 @@ SOCKETIO_PATH = "socket.io"
 
 def server_options(profile: Profile) -> dict[str, Any]:
     """Keyword arguments for ``socketio.Server``."""
-    return {
+    options = {
         # Always explicit: left unset, python-socketio picks eventlet whenever it
         # is installed, which breaks every connection under gevent or gthread.
         "async_mode": profile.async_mode,
@@ -29,6 +31,10 @@ def server_options(profile: Profile) -> dict[str, Any]:
         # refused origin). Whatever reaches Engine.IO is allowed, so it may echo it.
         "cors_allowed_origins": "*",
     }
+    if profile.message_queue:
+        # Broadcasts, rooms and presence reach the clients of every process.
+        options["client_manager"] = socketio.RedisManager(profile.message_queue)
+    return options
 
 
 def client_options(profile: Profile) -> dict[str, Any]:

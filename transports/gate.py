@@ -14,9 +14,16 @@ import logging
 from collections.abc import Callable, Iterable
 
 from config.profile import Profile
-from transports import EngineRequest, classify
+from transports import WEBSOCKET, EngineRequest, classify
 
 log = logging.getLogger("rolegate.transports")
+
+#: Every real WebSocket client sends `Upgrade`; a proxy that drops it is why sessions stay on polling.
+NO_UPGRADE_HEADER = (
+    "the websocket request arrived without its Upgrade header: a proxy in front does not pass WebSocket "
+    "(nginx needs proxy_http_version 1.1 and the Upgrade/Connection headers, see "
+    "deploy/nginx/websocket.conf; IIS before 8.0 has none); clients fall back to polling, or set GATEWAY_PROFILE=web-role"
+)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -80,4 +87,6 @@ class TransportGate:
             return f"{transport} is not allowed (transports: {allowed_list})"
         if request.is_upgrade and not self.profile.offers_upgrade:
             return "the profile offers no upgrade from polling to websocket"
+        if request.transport is WEBSOCKET and not request.upgrade_header:
+            return NO_UPGRADE_HEADER
         return None
