@@ -20,6 +20,12 @@ class Profile:
     async_mode: str
     worker_connections: int
     threads: int
+    max_text_length: int
+    max_rooms: int
+    messages_per_second: float
+    message_burst: int
+    replay_limit: int
+    database_url: str
     host_idle_limit: float
     instance_tag: str
     message_queue: str

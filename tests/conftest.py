@@ -54,12 +54,17 @@ class Gateway:
             command.replace("$PORT", str(self.port)),
             shell=True,
             cwd=ROOT,
-            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **env),
+            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **{**self.default_env(tmp), **env}),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self._wait_ready()
+
+    @staticmethod
+    def default_env(tmp: Path) -> dict[str, str]:
+        """Each gateway keeps its history in the test's own folder, never in instance/."""
+        return {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}"}
 
     def _wait_ready(self, seconds: float = 20) -> None:
         deadline = time.monotonic() + seconds
@@ -122,10 +127,12 @@ def worker_role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch):
+def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """A fresh in-process app per test (Flask tutorial style), default profile."""
     for var in [v for v in os.environ if v.startswith("GATEWAY_")]:
         monkeypatch.delenv(var)
+    for var, value in Gateway.default_env(tmp_path).items():
+        monkeypatch.setenv(var, value)
     from app import create_app
 
     return create_app("worker-role")
