@@ -108,7 +108,11 @@ class TransportGate:
         transport = request.transport.name
         if not self.profile.allows(transport):
             allowed_list = ", ".join(self.profile.transports)
-            return f"{transport} is not allowed (transports: {allowed_list})"
+            refusal = f"{transport} is not allowed (transports: {allowed_list})"
+            if request.transport is WEBSOCKET:  # tells the transport doctor what the path passes
+                passed = request.upgrade_header
+                refusal += "; the path passed the Upgrade header" if passed else "; no Upgrade header arrived"
+            return refusal
         if request.is_upgrade and not self.profile.offers_upgrade:
             return "the profile offers no upgrade from polling to websocket"
         if request.transport is WEBSOCKET and not request.upgrade_header:
