@@ -14,12 +14,14 @@ if __name__ == "__main__":
 import logging  # noqa: E402
 
 import socketio  # noqa: E402
-from flask import Flask, jsonify, render_template  # noqa: E402
+from flask import Flask, Response, jsonify, render_template, request  # noqa: E402
 
 import chat  # noqa: E402
 from chat.history import open_history  # noqa: E402
 from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
+from ops import metrics  # noqa: E402
+from ops.shutdown import drain_on_sigterm  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
 from transports.guard import GuardedServer, guard_websockets  # noqa: E402
 from transports.sticky import stamp_session_ids  # noqa: E402
@@ -67,6 +69,12 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     def healthz():  # noqa: ANN202
         return jsonify(status="ok", profile=profile.name, transports=list(profile.transports))
 
+    @flask_app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        accept = request.headers.get("Accept", "")
+        body, content_type = metrics.exposition(sio.eio, profile.name, profile.instance_tag, accept)
+        return Response(body, content_type=content_type)
+
     @flask_app.get("/policy")
     def policy():  # noqa: ANN202
         return jsonify(client_options(profile))
@@ -84,3 +92,5 @@ if __name__ == "__main__":
     serve_forever(create_app(profile), profile)
 else:
     app = create_app(load_profile_or_exit())
+    # Under gunicorn this runs in the worker, after gunicorn installed its own SIGTERM handler.
+    drain_on_sigterm(app.extensions["socketio"])

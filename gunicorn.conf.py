@@ -7,7 +7,7 @@ process that holds it (scaling out across processes is the message queue's job).
 from config import load_profile_or_exit
 from config.loading import exit_with
 from config.settings import ConfigError
-from transports.serving import bind_address, gunicorn_worker
+from transports.serving import GRACEFUL_TIMEOUT, bind_address, gunicorn_worker
 
 _profile = load_profile_or_exit()
 try:
@@ -24,6 +24,8 @@ worker_connections = _profile.worker_connections
 threads = _profile.threads
 # Long-polls are held up to ping_interval; the worker heartbeat must outlast that.
 timeout = int(_profile.ping_interval + _profile.ping_timeout) + 30
-graceful_timeout = 10
+# SIGTERM drains every session first (ops/shutdown.py), so the worker is normally done in about 1 s;
+# 10 s stays inside the grace period of Heroku and Kubernetes (30 s).
+graceful_timeout = GRACEFUL_TIMEOUT
 # gunicorn 27 opens a control socket under ~/.gunicorn by default; the gateway needs none.
 control_socket_disable = True

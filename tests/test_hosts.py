@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 
+import pytest
 import socketio
 from chat_client import ChatUser, wait_for
 from clients import node_policy_hello
@@ -189,8 +190,9 @@ class Rejoining:
         return self.client.eio.sid.split(".")[0]
 
 
-def test_killed_process_clients_reconnect_to_the_other_and_lose_no_messages(
-    start_gateway, start_nginx, redis_server
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "sigterm"])
+def test_stopped_process_clients_reconnect_to_the_other_and_lose_no_messages(
+    start_gateway, start_nginx, redis_server, stop
 ):
     g1, g2, front = two_gateways(start_gateway, start_nginx, redis_server)
     users = [Rejoining(front.url, f"u{i}", "lobby") for i in range(4)]
@@ -211,7 +213,7 @@ def test_killed_process_clients_reconnect_to_the_other_and_lose_no_messages(
             sent.append(text)
 
         say("before")
-        os.killpg(g1.process.pid, signal.SIGKILL)
+        os.killpg(g1.process.pid, stop)
         for n in range(5):  # while g1's users are reconnecting
             say(f"during {n}")
             time.sleep(0.2)
@@ -219,6 +221,9 @@ def test_killed_process_clients_reconnect_to_the_other_and_lose_no_messages(
         say("after")
         for user in users:
             wait_for(lambda user=user: user.texts == sent, seconds=15)
+        if stop == signal.SIGTERM:
+            g1.process.wait(timeout=8)  # drained: nothing left in flight
+            assert "shutting down: told" in g1.log()
     finally:
         speaker.close()
         for user in users:

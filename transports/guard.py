@@ -20,6 +20,7 @@ from typing import Any
 import socketio
 
 from chat.errors import MALFORMED_PACKET
+from ops import metrics
 
 log = logging.getLogger("rolegate.transports")
 
@@ -83,6 +84,7 @@ class GuardedServer(socketio.Server):
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             self._binary_packet.pop(eio_sid, None)
             log.warning("malformed Socket.IO packet from %s: %s", eio_sid, exc)
+            metrics.count_error(MALFORMED_PACKET)
             sid = self.manager.sid_from_eio_sid(eio_sid, "/")
             if sid is not None:
                 self.emit(
