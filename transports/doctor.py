@@ -33,6 +33,11 @@ from config.hosts import longest_ping_interval
 CUT_STATUSES = {408, 499, 502, 503, 504, 520, 521, 522, 523, 524}
 
 
+def oneline(text: str, limit: int = 160) -> str:
+    """A response body as one short line (proxies answer with HTML pages)."""
+    return " ".join(text.split())[:limit]
+
+
 class Unreachable(Exception):
     """The gateway could not be checked at all."""
 
@@ -134,14 +139,14 @@ def check_handshake(path: Route, policy: dict, report: Report) -> str | None:
     if "origin" in body.lower():
         report.refused_origin = path.origin
         report.checks.append(
-            Check("polling handshake", False, f"origin {path.origin} refused: {body.strip()}")
+            Check("polling handshake", False, f"origin {path.origin} refused: {oneline(body)}")
         )
         report.problems.append(
             f"the gateway refuses the origin {path.origin}: add it to GATEWAY_ALLOWED_ORIGINS "
             "(or make the proxy forward Host with its port: nginx `proxy_set_header Host $http_host`)"
         )
     else:
-        report.checks.append(Check("polling handshake", False, f"HTTP {status}: {body.strip()[:200]}"))
+        report.checks.append(Check("polling handshake", False, f"HTTP {status}: {oneline(body)}"))
         report.problems.append(f"the polling handshake failed with HTTP {status}")
     return None
 
@@ -179,7 +184,7 @@ def check_websocket(path: Route, policy: dict, report: Report) -> None:
         )
         return
     report.websocket_passes = False
-    reason = body.strip().splitlines()[0][:200] if body.strip() else "no body"
+    reason = oneline(body) or "no body"
     report.checks.append(
         Check("websocket", False, f"the path does not pass WebSocket (HTTP {status}: {reason})")
     )
@@ -213,7 +218,7 @@ def check_long_poll(path: Route, policy: dict, sid: str, report: Report) -> None
         report.idle_cut_after = held
         report.checks.append(
             Check(
-                "long-poll", False, f"cut after {held:.1f} s (HTTP {status or 'none'}): {body.strip()[:120]}"
+                "long-poll", False, f"cut after {held:.1f} s (HTTP {status or 'none'}): {oneline(body, 80)}"
             )
         )
         report.problems.append(
@@ -222,7 +227,7 @@ def check_long_poll(path: Route, policy: dict, sid: str, report: Report) -> None
         )
     else:
         report.checks.append(
-            Check("long-poll", False, f"after {held:.1f} s: HTTP {status}: {body.strip()[:120]}")
+            Check("long-poll", False, f"after {held:.1f} s: HTTP {status}: {oneline(body, 80)}")
         )
         report.problems.append(f"the long-poll failed with HTTP {status}")
 
