@@ -252,7 +252,7 @@ def test_gateways_on_one_redis_share_history(start_gateway, redis_server):
     ann, bob = ChatUser(first.url, name="ann"), ChatUser(second.url, name="bob", transports=["polling"])
     try:
         ann.join(room)
-        bob.join(room)
+        assert bob.join(room)["members"] == ["ann", "bob"], "presence lists users of every process"
         ids = [ann.say(room, "from first")["id"], bob.say(room, "from second")["id"]]
         assert ids[0] < ids[1]
         assert (
@@ -262,6 +262,8 @@ def test_gateways_on_one_redis_share_history(start_gateway, redis_server):
         late = ChatUser(first.url, name="late")
         assert [m["text"] for m in late.join(room)["history"]] == ["from first", "from second", "from second"]
         late.close()
+        ann.close()
+        wait_for(lambda: bob.join(room)["members"] == ["bob"])
     finally:
         ann.close()
         bob.close()
