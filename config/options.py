@@ -31,10 +31,24 @@ def server_options(profile: Profile) -> dict[str, Any]:
         # refused origin). Whatever reaches Engine.IO is allowed, so it may echo it.
         "cors_allowed_origins": "*",
     }
-    if profile.message_queue:
-        # Broadcasts, rooms and presence reach the clients of every process.
-        options["client_manager"] = socketio.RedisManager(profile.message_queue)
+    queue = message_queue(profile)
+    if queue:
+        # Broadcasts (messages, presence) reach the clients of every process.
+        options["client_manager"] = socketio.RedisManager(queue)
     return options
+
+
+def message_queue(profile: Profile) -> str:
+    """The Redis that carries broadcasts between processes, if any.
+
+    Processes that share their history in Redis are scaled out, so they share
+    its server as the message queue too unless ``message_queue`` names another.
+    """
+    if profile.message_queue:
+        return profile.message_queue
+    if profile.database_url.startswith(("redis://", "rediss://")):
+        return profile.database_url
+    return ""
 
 
 def client_options(profile: Profile) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import transports
 
 #: URL schemes of the history stores (chat/history.py).
-DATABASE_SCHEMES = ("sqlite:///",)
+DATABASE_SCHEMES = ("sqlite:///", "redis://", "rediss://")
 #: URL schemes python-socketio's RedisManager understands.
 MESSAGE_QUEUE_SCHEMES = ("redis", "rediss", "redis+sentinel")
 
@@ -206,8 +206,8 @@ SETTINGS: tuple[Setting, ...] = (
         "database_url",
         _database_url,
         "sqlite:///instance/rolegate.db",
-        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder) or "
-        "`sqlite:////absolute/path.db`.",
+        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder), "
+        "`sqlite:////absolute/path.db`, or `redis://host:6379/0` to share it between processes.",
     ),
     Setting(
         "host_idle_limit",
@@ -228,8 +228,9 @@ SETTINGS: tuple[Setting, ...] = (
         "message_queue",
         _message_queue,
         "",
-        "`redis://host:port/db`: share broadcasts, rooms and presence with every other gateway process "
-        "through Redis (python-socketio's RedisManager). Empty: this process only.",
+        "`redis://host:port/db`: broadcasts (chat messages, presence) reach the clients of every gateway "
+        "process through Redis (python-socketio's RedisManager). Empty: the `database_url` when that is "
+        "Redis, else this process only.",
     ),
     Setting(
         "log_level",

@@ -1,4 +1,4 @@
-"""Simulated hosts: real nginx (configs from deploy/nginx/) and real redis-server, started per test.
+"""Simulated hosts: real nginx with the configs from deploy/nginx/, started per test.
 
 Each process gets its own prefix, config, pid and logs in the test's tmp dir and a
 free loopback port, and is stopped when the test ends.
@@ -109,36 +109,6 @@ class Nginx:
     def statuses(self) -> list[int]:
         """The HTTP status of every request nginx logged (combined log format)."""
         return [int(m) for m in re.findall(r'" (\d{3}) ', self.access_log())]
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-class Redis:
-    """A throwaway redis-server on a free port, with persistence off."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.log_path = tmp / f"redis-{self.port}.log"
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            cwd=tmp,
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for_port(self.port, self.process, "redis-server", self.log_path)
 
     def stop(self) -> None:
         stop_process(self.process)
