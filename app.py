@@ -22,7 +22,6 @@ from config import ConfigError, Profile, load_profile, load_profile_or_exit  # n
 from config.loading import exit_with  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
 from ops import metrics  # noqa: E402
-from ops.shutdown import drain_on_sigterm  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
 from transports.guard import GuardedServer, guard_websockets  # noqa: E402
 from transports.sticky import stamp_session_ids  # noqa: E402
@@ -101,5 +100,3 @@ if __name__ == "__main__":
     serve_forever(create_app_or_exit(profile), profile)
 else:
     app = create_app_or_exit(load_profile_or_exit())
-    # Under gunicorn this runs in the worker, after gunicorn installed its own SIGTERM handler.
-    drain_on_sigterm(app.extensions["socketio"])

@@ -29,3 +29,13 @@ timeout = int(_profile.ping_interval + _profile.ping_timeout) + 30
 graceful_timeout = GRACEFUL_TIMEOUT
 # gunicorn 27 opens a control socket under ~/.gunicorn by default; the gateway needs none.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 (gunicorn's worker)
+    """SIGTERM drains every session before gunicorn's graceful stop (ops/shutdown.py).
+
+    Runs in the worker after gunicorn installed its own SIGTERM handler, which is kept and chained.
+    """
+    from ops.shutdown import drain_on_sigterm
+
+    drain_on_sigterm(worker.wsgi.extensions["socketio"])
