@@ -14,11 +14,12 @@ if __name__ == "__main__":
 import logging  # noqa: E402
 
 import socketio  # noqa: E402
-from flask import Flask, jsonify, render_template  # noqa: E402
+from flask import Flask, jsonify  # noqa: E402
 
 from chat import demo  # noqa: E402
 from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
+from page import register as register_page  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
 
 log = logging.getLogger("rolegate")
@@ -51,9 +52,7 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     demo.register(sio)
     flask_app.extensions["socketio"] = sio
 
-    @flask_app.get("/")
-    def index() -> str:
-        return render_template("index.html", client=client_options(profile))
+    register_page(flask_app, profile)
 
     @flask_app.get("/healthz")
     def healthz():  # noqa: ANN202

@@ -45,21 +45,31 @@ def clean_env(**overrides: str) -> dict[str, str]:
 class Gateway:
     """A real gateway process on a free port, with its log kept for assertions."""
 
-    def __init__(self, command: str, env: dict[str, str], tmp: Path) -> None:
-        self.port = free_port()
+    def __init__(self, command: str, env: dict[str, str], tmp: Path, port: int | None = None) -> None:
+        self.command = command
+        self.env = env
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"gateway-{self.port}.log"
-        self._log = self.log_path.open("wb")
+        self._start()
+
+    def _start(self) -> None:
+        self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command.replace("$PORT", str(self.port)),
+            self.command.replace("$PORT", str(self.port)),
             shell=True,
             cwd=ROOT,
-            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **env),
+            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **self.env),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self._wait_ready()
+
+    def restart(self) -> None:
+        """Start the same command again, on the same port with the same environment."""
+        self.stop()
+        self._start()
 
     def _wait_ready(self, seconds: float = 20) -> None:
         deadline = time.monotonic() + seconds
@@ -77,9 +87,10 @@ class Gateway:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """SIGTERM (gunicorn's graceful stop), or SIGKILL for a crash."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
@@ -93,8 +104,8 @@ def start_gateway(tmp_path: Path) -> Iterator:
     """Start gateways with ``start_gateway(GATEWAY_PROFILE='web-role', command=...)``."""
     started: list[Gateway] = []
 
-    def start(command: str | None = None, **env: str) -> Gateway:
-        gateway = Gateway(command or procfile_command(), env, tmp_path)
+    def start(command: str | None = None, port: int | None = None, **env: str) -> Gateway:
+        gateway = Gateway(command or procfile_command(), env, tmp_path, port)
         started.append(gateway)
         return gateway
 
