@@ -16,11 +16,13 @@ import logging  # noqa: E402
 import socketio  # noqa: E402
 from flask import Flask, jsonify  # noqa: E402
 
-from chat import demo  # noqa: E402
+import chat  # noqa: E402
+from chat.history import open_history  # noqa: E402
 from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
 from page import register as register_page  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
+from transports.guard import GuardedServer, guard_websockets  # noqa: E402
 
 log = logging.getLogger("rolegate")
 
@@ -48,9 +50,12 @@ def create_app(profile: Profile | str | None = None) -> Flask:
 
     flask_app = Flask(__name__)
     flask_app.config["PROFILE"] = profile
-    sio = socketio.Server(**server_options(profile))
-    demo.register(sio)
+    sio = GuardedServer(**server_options(profile))
+    guard_websockets(sio.eio, profile.max_message_bytes)
+    history = open_history(profile.database_url, profile.async_mode)
+    chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio
+    flask_app.extensions["history"] = history
 
     register_page(flask_app, profile)
 

@@ -1,1 +1,15 @@
 """Chat events, rooms and history: the Socket.IO handlers of the gateway."""
+
+from __future__ import annotations
+
+import socketio
+
+from chat import demo, events
+from chat.history import History
+from config.profile import Profile
+
+
+def register(sio: socketio.Server, profile: Profile, history: History) -> None:
+    """Attach every handler: the original demo and the chat."""
+    demo.register(sio)
+    events.register(sio, profile, history)

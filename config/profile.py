@@ -20,6 +20,12 @@ class Profile:
     async_mode: str
     worker_connections: int
     threads: int
+    max_text_length: int
+    max_rooms: int
+    messages_per_second: float
+    message_burst: int
+    replay_limit: int
+    database_url: str
     log_level: str
     #: Settings that came from the environment, for the start-up log line.
     overridden: tuple[str, ...] = field(default=(), compare=False)

@@ -14,6 +14,9 @@ from typing import Any
 
 import transports
 
+#: URL schemes of the history stores (chat/history.py).
+DATABASE_SCHEMES = ("sqlite:///",)
+
 
 class ConfigError(ValueError):
     """A configuration the gateway refuses to start with; the message says why."""
@@ -43,6 +46,13 @@ def _transports(raw: Any) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise ValueError(f"a transport is named twice: {', '.join(names)}")
     return names
+
+
+def _database_url(raw: Any) -> str:
+    url = str(raw).strip()
+    if not url.startswith(DATABASE_SCHEMES):
+        raise ValueError(f"must start with one of: {', '.join(DATABASE_SCHEMES)}")
+    return url
 
 
 def _number(kind: type, low: float, high: float) -> Callable[[Any], Any]:
@@ -139,6 +149,44 @@ SETTINGS: tuple[Setting, ...] = (
         _number(int, 2, 10_000),
         100,
         "Threads of the gthread worker in `threading` mode; each long-poll holds one.",
+    ),
+    Setting(
+        "max_text_length",
+        _number(int, 1, 100_000),
+        2000,
+        "Longest chat message text, in characters; longer gets the `text_too_long` error.",
+    ),
+    Setting(
+        "max_rooms",
+        _number(int, 1, 1000),
+        10,
+        "Rooms one connection may be in at once; more gets the `too_many_rooms` error.",
+    ),
+    Setting(
+        "messages_per_second",
+        _number(float, 0.01, 10_000),
+        5.0,
+        "Chat messages one connection may send per second, on average (a token bucket); "
+        "over it gets the `rate_limited` error and the connection is kept.",
+    ),
+    Setting(
+        "message_burst",
+        _number(int, 1, 10_000),
+        10,
+        "Chat messages one connection may send at once before `messages_per_second` applies.",
+    ),
+    Setting(
+        "replay_limit",
+        _number(int, 1, 100_000),
+        500,
+        "Most messages a `join` with `since` replays at once (`truncated` says more are waiting).",
+    ),
+    Setting(
+        "database_url",
+        _database_url,
+        "sqlite:///instance/rolegate.db",
+        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder) or "
+        "`sqlite:////absolute/path.db`.",
     ),
     Setting(
         "log_level",

@@ -48,6 +48,7 @@ class Gateway:
     def __init__(self, command: str, env: dict[str, str], tmp: Path, port: int | None = None) -> None:
         self.command = command
         self.env = env
+        self.tmp = tmp
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"gateway-{self.port}.log"
@@ -59,7 +60,9 @@ class Gateway:
             self.command.replace("$PORT", str(self.port)),
             shell=True,
             cwd=ROOT,
-            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **self.env),
+            env=clean_env(
+                PORT=str(self.port), HOST="127.0.0.1", **{**self.default_env(self.tmp), **self.env}
+            ),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -67,9 +70,14 @@ class Gateway:
         self._wait_ready()
 
     def restart(self) -> None:
-        """Start the same command again, on the same port with the same environment."""
+        """Start the same command again: same port, same environment, same database file."""
         self.stop()
         self._start()
+
+    @staticmethod
+    def default_env(tmp: Path) -> dict[str, str]:
+        """Each gateway keeps its history in the test's own folder, never in instance/."""
+        return {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}"}
 
     def _wait_ready(self, seconds: float = 20) -> None:
         deadline = time.monotonic() + seconds
@@ -133,10 +141,12 @@ def worker_role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch):
+def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """A fresh in-process app per test (Flask tutorial style), default profile."""
     for var in [v for v in os.environ if v.startswith("GATEWAY_")]:
         monkeypatch.delenv(var)
+    for var, value in Gateway.default_env(tmp_path).items():
+        monkeypatch.setenv(var, value)
     from app import create_app
 
     return create_app("worker-role")

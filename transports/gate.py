@@ -54,15 +54,38 @@ class TransportGate:
             refusal = self.refusal(environ, request)
             if refusal:
                 log.warning("refused %s from %s: %s", request.describe(), client_address(environ), refusal)
-                body = f"Refused by gateway profile '{self.profile.name}': {refusal}\n".encode()
-                start_response(
-                    "400 BAD REQUEST",
-                    [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
-                )
-                return [body]
+                return self.refuse("400 BAD REQUEST", refusal, start_response)
+            too_long = self.oversized(environ)
+            if too_long:
+                log.warning("refused a %s from %s", too_long, client_address(environ))
+                return self.refuse("413 REQUEST ENTITY TOO LARGE", too_long, start_response)
             if request.is_upgrade:
                 log.info("session %s upgrading from polling to websocket", request.sid)
         return self.app(environ, start_response)
+
+    def refuse(self, status: str, reason: str, start_response: Callable) -> list[bytes]:
+        """Answer at once, without reading the body, and close the connection."""
+        body = f"Refused by gateway profile '{self.profile.name}': {reason}\n".encode()
+        start_response(
+            status,
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
+        return [body]
+
+    def oversized(self, environ: dict) -> str | None:
+        """A polling POST larger than the profile allows, refused before it is read."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return "request with an invalid Content-Length"
+        limit = self.profile.max_message_bytes
+        if length > limit:
+            return f"{length}-byte request; max_message_bytes is {limit}"
+        return None
 
     def refusal(self, environ: dict, request: EngineRequest) -> str | None:
         """Why this Engine.IO request is refused, or None to let it through."""

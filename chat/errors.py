@@ -1,0 +1,36 @@
+"""The chat's error codes: stable strings clients can branch on, with a message a person can read."""
+
+from __future__ import annotations
+
+INVALID_PAYLOAD = "invalid_payload"
+INVALID_ROOM = "invalid_room"
+INVALID_NAME = "invalid_name"
+TEXT_TOO_LONG = "text_too_long"
+NOT_IN_ROOM = "not_in_room"
+TOO_MANY_ROOMS = "too_many_rooms"
+RATE_LIMITED = "rate_limited"
+MALFORMED_PACKET = "malformed_packet"
+
+#: Every code, with when it is sent (the README's error table is checked against this).
+CODES: dict[str, str] = {
+    INVALID_PAYLOAD: "the event's data is not an object of the documented shape",
+    INVALID_ROOM: "`room` is not 1-64 printable characters",
+    INVALID_NAME: "`name` is not 1-32 printable characters",
+    TEXT_TOO_LONG: "`text` is longer than the profile's `max_text_length`",
+    NOT_IN_ROOM: "`message` or `leave` for a room the connection has not joined",
+    TOO_MANY_ROOMS: "`join` past the profile's `max_rooms`",
+    RATE_LIMITED: "more messages than the profile's `messages_per_second` allows; retry later",
+    MALFORMED_PACKET: "a Socket.IO packet that could not be decoded (sent as an `error` event)",
+}
+
+
+class ChatError(Exception):
+    """Refuses one request; the connection and everyone else carry on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_ack(self) -> dict:
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}

@@ -1,0 +1,112 @@
+"""The chat's Socket.IO events: join, message, leave (README "Events" documents them).
+
+Each handler checks its payload, does one thing, and answers through the ack:
+``{ok: true, ...}`` or ``{ok: false, error: {code, message}}``. A bad request
+is refused alone; the connection and the room carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from chat.errors import NOT_IN_ROOM, RATE_LIMITED, TOO_MANY_ROOMS, ChatError
+from chat.history import History
+from chat.limits import TokenBucket
+from chat.payloads import Join, Post, room_of
+from chat.rooms import Rooms
+from config.profile import Profile
+from transports.gate import client_address
+
+log = logging.getLogger("rolegate.chat")
+
+#: Messages a join without ``since`` returns.
+RECENT = 50
+
+Handler = Callable[[str, Any], dict]
+
+
+def acked(handler: Handler) -> Handler:
+    """Turn a ChatError into the error ack, so handlers only write the happy path."""
+
+    def wrapper(sid: str, data: Any = None) -> dict:
+        try:
+            return handler(sid, data)
+        except ChatError as error:
+            log.info("refused %s from sid %s: %s (%s)", handler.__name__, sid, error.message, error.code)
+            return error.to_ack()
+
+    wrapper.__name__ = handler.__name__
+    return wrapper
+
+
+def register(sio: socketio.Server, profile: Profile, history: History) -> None:
+    """Attach the chat handlers to ``sio``."""
+    rooms = Rooms()
+    buckets: dict[str, TokenBucket] = {}
+
+    def presence(room: str) -> None:
+        sio.emit("presence", {"room": room, "members": rooms.members(room)}, to=room)
+
+    @sio.on("join")
+    @acked
+    def join(sid: str, data: Any = None) -> dict:
+        request = Join.parse(data)
+        already = rooms.name_in(sid, request.room) is not None
+        if not already and rooms.count(sid) >= profile.max_rooms:
+            raise ChatError(TOO_MANY_ROOMS, f"a connection may be in at most {profile.max_rooms} rooms")
+        if request.since is None:
+            messages, truncated = history.latest(request.room, RECENT), False
+        else:
+            messages, truncated = history.after(request.room, request.since, profile.replay_limit)
+        rooms.join(sid, request.room, request.name)
+        sio.enter_room(sid, request.room)
+        if not already:
+            presence(request.room)
+        return {
+            "ok": True,
+            "room": request.room,
+            "members": rooms.members(request.room),
+            "history": [m.to_wire() for m in messages],
+            "truncated": truncated,
+        }
+
+    @sio.on("message")
+    @acked
+    def message(sid: str, data: Any = None) -> dict:
+        post = Post.parse(data, profile.max_text_length)
+        name = rooms.name_in(sid, post.room)
+        if name is None:
+            raise ChatError(NOT_IN_ROOM, f"join {post.room!r} before sending to it")
+        bucket = buckets.setdefault(sid, TokenBucket(profile.messages_per_second, profile.message_burst))
+        if not bucket.take():
+            raise ChatError(RATE_LIMITED, f"too many messages; retry in {bucket.retry_after():.1f} s")
+        stored, is_new = history.add(post.room, name, post.text, post.client_id)
+        if is_new:
+            sio.emit("message", stored.to_wire(), to=post.room)
+        return {"ok": True, "id": stored.id, "ts": stored.ts}
+
+    @sio.on("leave")
+    @acked
+    def leave(sid: str, data: Any = None) -> dict:
+        room = room_of(data, "leave")
+        if rooms.name_in(sid, room) is None:
+            raise ChatError(NOT_IN_ROOM, f"not in room {room!r}")
+        rooms.leave(sid, room)
+        sio.leave_room(sid, room)
+        presence(room)
+        return {"ok": True, "room": room}
+
+    @sio.event
+    def connect(sid: str, environ: dict, auth: object = None) -> None:
+        log.info("user connected: sid %s over %s from %s", sid, sio.transport(sid), client_address(environ))
+
+    @sio.event
+    def disconnect(sid: str, reason: str = "") -> None:
+        log.info("user disconnected: sid %s (%s)", sid, reason or "gone")
+        buckets.pop(sid, None)
+        for room in rooms.forget(sid):
+            presence(room)

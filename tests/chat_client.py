@@ -1,0 +1,66 @@
+"""A chat user for tests: python-socketio's client, with what it received kept in order."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import socketio
+
+
+class ChatUser:
+    """One connected user; ``received`` holds every ``message`` event, ``presence`` the last of each room."""
+
+    def __init__(self, url: str, transports: list[str] | None = None, name: str = "ann") -> None:
+        self.name = name
+        self.client = socketio.Client(reconnection=False)
+        self.received: list[dict] = []
+        self.presence: dict[str, list[str]] = {}
+        self.errors: list[dict] = []
+        self.hellos: list[str] = []
+        self._lock = threading.Lock()
+        self.client.on("message", self._on_message)
+        self.client.on("presence", lambda data: self.presence.__setitem__(data["room"], data["members"]))
+        self.client.on("error", self.errors.append)
+        self.client.on("helloBack", lambda data: self.hellos.append(data["message"]))
+        self.client.connect(url, transports=transports or ["websocket"], wait_timeout=10)
+
+    def _on_message(self, data: dict) -> None:
+        with self._lock:
+            self.received.append(data)
+
+    def call(self, event: str, data: Any = None) -> Any:
+        return self.client.call(event, data, timeout=10)
+
+    def join(self, room: str, since: int | None = None) -> dict:
+        payload: dict[str, Any] = {"room": room, "name": self.name}
+        if since is not None:
+            payload["since"] = since
+        return self.call("join", payload)
+
+    def say(self, room: str, text: str, client_id: str | None = None) -> dict:
+        return self.call("message", {"room": room, "text": text, "client_id": client_id or uuid.uuid4().hex})
+
+    def hello(self) -> str:
+        """The demo round trip: proves the connection still works."""
+        before = len(self.hellos)
+        self.client.emit("sendMessage", {"message": "hi"})
+        wait_for(lambda: len(self.hellos) > before)
+        return self.hellos[-1]
+
+    def texts(self, room: str) -> list[str]:
+        with self._lock:
+            return [m["text"] for m in self.received if m["room"] == room]
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+def wait_for(condition: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for a condition")
+        time.sleep(0.02)

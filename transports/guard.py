@@ -1,0 +1,92 @@
+"""Malformed and oversized input stops at the connection that sent it.
+
+Two holes in the libraries, closed here:
+- python-engineio decodes WebSocket frames outside its error handling: an
+  invalid Engine.IO packet raised an uncaught ValueError and an HTTP 500 page
+  was written into the upgraded socket. Frames are checked first; a bad one
+  closes that WebSocket (1007) and nothing else.
+- python-socketio raises on a Socket.IO packet it cannot decode. The gateway
+  answers it with an ``error`` event instead, and the connection carries on.
+simple-websocket is also told the profile's size limit, so an oversized frame
+is refused with close code 1009 before it is buffered whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from chat.errors import MALFORMED_PACKET
+
+log = logging.getLogger("rolegate.transports")
+
+#: Engine.IO v4 packet types a client may send as text: 1 close ... 6 noop ("0" open is server-only).
+CLIENT_PACKET_TYPES = frozenset("123456")
+INVALID_FRAME_DATA = 1007
+
+
+def valid_engineio_frame(data: str | bytes) -> bool:
+    """What engine.io's packet decoder accepts without raising (binary frames always are)."""
+    if isinstance(data, bytes | bytearray):
+        return True
+    return bool(data) and data[0] in CLIENT_PACKET_TYPES
+
+
+class CheckedWebSocket:
+    """Wraps python-engineio's WebSocket object so only decodable frames reach it."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+
+    def wait(self) -> str | bytes | None:
+        data = self._ws.wait()
+        if data is None or valid_engineio_frame(data):
+            return data
+        log.warning("closed a WebSocket that sent a malformed Engine.IO packet: %r", data[:40])
+        inner = getattr(self._ws, "ws", None)
+        if inner is not None and inner.connected:
+            inner.close(INVALID_FRAME_DATA, "malformed Engine.IO packet")
+        return None  # what python-engineio reads as "closed by the client"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ws, name)
+
+
+def guard_websockets(eio: Any, max_bytes: int) -> None:
+    """Put CheckedWebSocket and the size limit between python-engineio and its WebSocket driver."""
+    make_websocket = eio._async.get("websocket")
+    if make_websocket is None:
+        return
+
+    def checked_factory(handler: Callable, server: Any) -> Any:
+        def checked_handler(ws: Any) -> Any:
+            inner = getattr(ws, "ws", None)  # simple_websocket.Server, where it is the driver
+            if inner is not None:
+                inner.max_message_size = max_bytes
+            return handler(CheckedWebSocket(ws))
+
+        return make_websocket(checked_handler, server)
+
+    # A copy: the driver table is shared by every server of this async mode.
+    eio._async = {**eio._async, "websocket": checked_factory}
+
+
+class GuardedServer(socketio.Server):
+    """A Socket.IO server that answers undecodable packets with an ``error`` event."""
+
+    def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            self._binary_packet.pop(eio_sid, None)
+            log.warning("malformed Socket.IO packet from %s: %s", eio_sid, exc)
+            sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+            if sid is not None:
+                self.emit(
+                    "error",
+                    {"code": MALFORMED_PACKET, "message": f"could not decode the packet: {exc}"},
+                    to=sid,
+                )
