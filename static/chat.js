@@ -182,8 +182,11 @@
             return;
         }
         giveUpTimer = setTimeout(function () {
+            // Still no open and no error from this attempt, and still on the WebSocket:
+            // it hangs, or it closed without an error (tryAllTransports only moves on after an
+            // error, and the Manager would wait for its 20 s connect timeout).
             var engine = manager.engine;
-            var stuck = engine && engine.readyState === "opening" && engine.transport &&
+            var stuck = engine && engine.readyState !== "open" && engine.transport &&
                 engine.transport.name === "websocket";
             if (stuck && !socket.connected) {
                 rememberWebsocketFailed();
@@ -230,6 +233,10 @@
             }
             showTransport(transport.name);
         });
+    });
+
+    manager.on("error", function () {
+        clearTimeout(giveUpTimer); // the attempt failed as a whole (gateway down): not the WebSocket's fault
     });
 
     manager.on("reconnect_attempt", function () {
@@ -423,8 +430,9 @@
             for (var i = 0; i < history.length; i++) {
                 chat.place(history[i]);
             }
-            if (ack.truncated) {
-                notify("Only the latest messages of " + room + " were replayed.");
+            if (ack.truncated && chat.lastId !== null) {
+                chat.join(); // the replay was cut at the profile's replay_limit: fetch the rest
+                return;
             }
             chat.flush();
         });
