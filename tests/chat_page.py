@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -39,11 +40,32 @@ class ChatPage:
         self.websockets: list[str] = []
         self.console_errors: list[str] = []
         self.dialogs: list[str] = []
-        self.page.on("websocket", lambda ws: self.websockets.append(ws.url))
+        #: Engine.IO payloads the page sent, over either transport, in order.
+        self.sent: list[str] = []
+        self.page.on("websocket", self._on_websocket)
+        self.page.on("request", self._on_request)
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
         self.page.on("dialog", self._on_dialog)
         self.page.goto(url)
+
+    def _on_websocket(self, websocket) -> None:  # noqa: ANN001 (playwright WebSocket)
+        self.websockets.append(websocket.url)
+        websocket.on("framesent", lambda payload: self.sent.append(str(payload)))
+
+    def _on_request(self, request) -> None:  # noqa: ANN001 (playwright Request)
+        if request.method == "POST" and "/socket.io/" in request.url:
+            self.sent.append(request.post_data or "")
+
+    def sent_events(self, event: str) -> list[list]:
+        """The Socket.IO events named ``event`` the page sent: ``[event, data]`` each."""
+        found = []
+        for payload in self.sent:
+            for packet in payload.split("\x1e"):  # polling joins packets with a record separator
+                body = packet.lstrip("0123456789")  # Engine.IO "4" + Socket.IO type + ack id
+                if packet.startswith("42") and body.startswith(f'["{event}"'):
+                    found.append(json.loads(body))
+        return found
 
     def _on_console(self, message) -> None:  # noqa: ANN001 (playwright ConsoleMessage)
         if message.type == "error":

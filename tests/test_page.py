@@ -16,6 +16,7 @@ import subprocess
 import uuid
 
 import pytest
+from chat_client import ChatUser
 from chat_page import ChatPage, open_context
 from conftest import ROOT
 from playwright.sync_api import expect
@@ -260,3 +261,93 @@ def test_the_client_bundle_is_the_pinned_npm_file_from_our_own_origin(client):
     assert f"v{version}" in served.get_data(as_text=True)[:200]
     for name in ("socket.io.js", "..%2Fpackage.json", "nothing.js"):
         assert client.get(f"/vendor/{name}").status_code == 404
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_messages_missed_while_offline_show_once_in_order(start_gateway, contexts, profile):
+    gateway = start_gateway(GATEWAY_PROFILE=profile)
+    room = new_room()
+    context = contexts()
+    ann = ChatPage(context, gateway.url)
+    ann.join("ann", room)
+    bob = ChatUser(gateway.url, ["polling"], name="bob")
+    try:
+        bob.join(room)
+        bob.say(room, "seen live")
+        ann.wait_texts(["seen live"])
+
+        context.set_offline(True)
+        ann.wait_status("reconnecting")
+        for text in ("missed 1", "missed 2", "missed 3"):
+            assert bob.say(room, text)["ok"] is True
+        context.set_offline(False)
+
+        ann.wait_status("connected", seconds=30)
+        ann.wait_texts(["seen live", "missed 1", "missed 2", "missed 3"], seconds=30)
+        # It asked only for what it missed: the rejoin says since = the last id it saw.
+        seen_id = ann.messages()[0]["id"]
+        joins = [data for _, data in ann.sent_events("join")]
+        assert joins == [{"room": room, "name": "ann"}, {"room": room, "name": "ann", "since": seen_id}]
+        bob.say(room, "after")
+        ann.wait_texts(["seen live", "missed 1", "missed 2", "missed 3", "after"])
+        ann.screenshot(f"replay-after-offline-{profile}")
+    finally:
+        bob.close()
+
+
+def socketio_event(frame: str | bytes) -> list | None:
+    """``[event, data]`` of a Socket.IO event frame sent over WebSocket, else None."""
+    if not isinstance(frame, str) or not frame.startswith("42"):
+        return None
+    return json.loads(frame[2:].lstrip("0123456789"))  # skip the ack id
+
+
+def test_a_message_whose_ack_was_lost_is_resent_with_its_client_id_and_stored_once(start_gateway, contexts):
+    """The gateway stores the message, then the connection drops before the ack reaches the page."""
+    gateway = start_gateway(GATEWAY_PROFILE="worker-role")
+    room = new_room()
+    context = contexts()
+    sent_messages: list[dict] = []
+    cut = {"armed": False, "done": False}
+
+    def route(ws) -> None:  # noqa: ANN001 (playwright WebSocketRoute)
+        server = ws.connect_to_server()
+
+        def from_page(frame: str | bytes) -> None:
+            event = socketio_event(frame)
+            if event and event[0] == "message":
+                sent_messages.append(event[1])
+                cut["armed"] = not cut["done"]
+            server.send(frame)
+
+        def from_server(frame: str | bytes) -> None:
+            if cut["armed"] and isinstance(frame, str) and frame.startswith("43"):
+                cut["armed"], cut["done"] = False, True
+                ws.close(code=1001, reason="path dropped")  # the ack is lost with the connection
+                server.close()
+                return
+            event = socketio_event(frame)
+            if cut["armed"] and event and event[0] == "message":
+                return  # the broadcast is lost too
+            ws.send(frame)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    context.route_web_socket("**/socket.io/**", route)
+    ann = ChatPage(context, gateway.url)
+    ann.join("ann", room)
+    bob = ChatUser(gateway.url, ["polling"], name="bob")
+    try:
+        bob.join(room)
+        ann.send("ack lost")
+        ann.wait_texts(["ack lost"], seconds=30)
+        assert ann.say_hello()[0] == HELLO
+        assert cut["done"]
+        assert len(sent_messages) == 2
+        assert sent_messages[0]["client_id"] == sent_messages[1]["client_id"]
+        assert bob.texts(room) == ["ack lost"]
+        assert [m["text"] for m in bob.join(room)["history"]] == ["ack lost"]
+        assert ann.texts() == ["ack lost"]
+    finally:
+        bob.close()
