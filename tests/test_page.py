@@ -107,6 +107,7 @@ def test_c_two_pages_chat_with_each_other(gateway, contexts):
     bob.wait_texts(["hi bob", "hi ann"])
     assert [m["name"] for m in ann.messages()] == ["ann", "bob"]
     assert ann.messages() == bob.messages()
+    assert ann.say_hello()[0] == HELLO
     ann.screenshot(f"c-two-pages-{profile}")
     assert ann.console_errors == bob.console_errors == []
 
