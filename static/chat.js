@@ -374,6 +374,9 @@
         var before = null;
         var children = view.messages.childNodes;
         for (var i = 0; i < children.length; i++) {
+            if (children[i].nodeType !== 1) {
+                continue; // not an element
+            }
             var id = children[i].getAttribute("data-id");
             if (id === null || Number(id) > message.id) {
                 before = children[i];

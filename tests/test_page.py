@@ -352,3 +352,22 @@ def test_a_message_whose_ack_was_lost_is_resent_with_its_client_id_and_stored_on
         assert ann.texts() == ["ack lost"]
     finally:
         bob.close()
+
+
+def test_refused_messages_say_why_and_rate_limited_ones_are_not_lost(start_gateway, contexts):
+    gateway = start_gateway(
+        GATEWAY_MESSAGES_PER_SECOND="1", GATEWAY_MESSAGE_BURST="1", GATEWAY_MAX_TEXT_LENGTH="20"
+    )
+    page = ChatPage(contexts(), gateway.url)
+    page.join("ann", new_room())
+    for text in ("one", "two", "three"):
+        page.send(text)
+    # Over the rate, each waits for its turn: all arrive, once, in the order typed.
+    page.wait_texts(["one", "two", "three"], seconds=20)
+    assert "(rate_limited)" in gateway.log()
+    page.send("x" * 21)
+    failed = page.page.locator("#messages li.failed")
+    expect(failed.locator(".text")).to_have_text(["x" * 21])
+    expect(page.page.locator("#notice")).to_contain_text("the limit is 20")
+    page.screenshot("refused-and-rate-limited")
+    assert page.texts() == ["one", "two", "three"]
