@@ -227,6 +227,7 @@
             rememberWebsocketFailed();
             dropWebsocket();
         }
+        showTransport(engine.transport.name); // before any upgrade probe starts
         engine.on("upgrade", function (transport) {
             if (transport.name === "websocket") {
                 rememberWebsocketWorked();

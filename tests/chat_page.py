@@ -14,17 +14,26 @@ ARTIFACTS = ROOT / "test-artifacts"
 #: Runs before any page script: what an old browser without WebSocket looks like.
 NO_WEBSOCKET = "delete window.WebSocket; delete window.MozWebSocket;"
 
-#: Notes when #status first says "connected", in ms since navigation started.
-CONNECTED_AT = """
+#: Notes when #status first says "connected" (in ms since navigation started), and every
+#: transport #transport showed, in order.
+WATCH_PAGE = """
 window.__connectedAt = null;
+window.__transports = [];
 document.addEventListener("DOMContentLoaded", function () {
   var status = document.getElementById("status");
+  var transport = document.getElementById("transport");
   function check() {
     if (window.__connectedAt === null && status.textContent === "connected") {
       window.__connectedAt = performance.now();
     }
+    var shown = transport.textContent;
+    if (window.__transports[window.__transports.length - 1] !== shown) {
+      window.__transports.push(shown);
+    }
   }
-  new MutationObserver(check).observe(status, {childList: true, characterData: true, subtree: true});
+  var watch = {childList: true, characterData: true, subtree: true};
+  new MutationObserver(check).observe(status, watch);
+  new MutationObserver(check).observe(transport, watch);
   check();
 });
 """
@@ -86,6 +95,10 @@ class ChatPage:
         self.wait_status("connected")
         return self.page.evaluate("window.__connectedAt")
 
+    def transports_shown(self) -> list[str]:
+        """Every value #transport showed since the page loaded, in order."""
+        return self.page.evaluate("window.__transports")
+
     def say_hello(self) -> tuple[str, str]:
         """Click "Say hello"; returns the reply and the round trip as shown."""
         self.page.click("#hello")
@@ -135,7 +148,7 @@ _MS = re.compile(r"^\d+ ms$")
 def open_context(browser: Browser, websocket: bool = True, **options) -> BrowserContext:  # noqa: ANN003
     """A fresh context (its own storage); ``websocket=False`` deletes window.WebSocket first."""
     context = browser.new_context(**options)
-    context.add_init_script(CONNECTED_AT)
+    context.add_init_script(WATCH_PAGE)
     if not websocket:
         context.add_init_script(NO_WEBSOCKET)
     return context

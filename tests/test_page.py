@@ -371,3 +371,14 @@ def test_refused_messages_say_why_and_rate_limited_ones_are_not_lost(start_gatew
     expect(page.page.locator("#notice")).to_contain_text("the limit is 20")
     page.screenshot("refused-and-rate-limited")
     assert page.texts() == ["one", "two", "three"]
+
+
+def test_the_transport_shown_follows_an_upgrade(start_gateway, contexts):
+    """A profile that starts on polling and upgrades (transports = polling, websocket)."""
+    gateway = start_gateway(GATEWAY_TRANSPORTS="polling,websocket")
+    page = ChatPage(contexts(), gateway.url)
+    expect(page.page.locator("#transport")).to_have_text("websocket", timeout=15_000)
+    # The observer starts at DOMContentLoaded, which may come after the polling handshake.
+    assert [t for t in page.transports_shown() if t != "none"] == ["polling", "websocket"]
+    assert page.say_hello()[0] == HELLO
+    assert "upgrading from polling to websocket" in gateway.log()
