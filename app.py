@@ -18,7 +18,8 @@ from flask import Flask, jsonify  # noqa: E402
 
 import chat  # noqa: E402
 from chat.history import open_history  # noqa: E402
-from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
+from config import ConfigError, Profile, load_profile, load_profile_or_exit  # noqa: E402
+from config.loading import exit_with  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
 from page import register as register_page  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
@@ -73,10 +74,18 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     return flask_app
 
 
+def create_app_or_exit(profile: Profile) -> Flask:
+    """For start-up: a store that cannot be opened is a configuration error, said in one line."""
+    try:
+        return create_app(profile)
+    except ConfigError as error:
+        exit_with(error)
+
+
 if __name__ == "__main__":
     from transports.serving import serve_forever
 
     profile = load_profile_or_exit()
-    serve_forever(create_app(profile), profile)
+    serve_forever(create_app_or_exit(profile), profile)
 else:
-    app = create_app(load_profile_or_exit())
+    app = create_app_or_exit(load_profile_or_exit())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from transports.guard import MALFORMED_PACKET
+
 INVALID_PAYLOAD = "invalid_payload"
 INVALID_ROOM = "invalid_room"
 INVALID_NAME = "invalid_name"
@@ -9,7 +11,6 @@ TEXT_TOO_LONG = "text_too_long"
 NOT_IN_ROOM = "not_in_room"
 TOO_MANY_ROOMS = "too_many_rooms"
 RATE_LIMITED = "rate_limited"
-MALFORMED_PACKET = "malformed_packet"
 
 #: Every code, with when it is sent (the README's error table is checked against this).
 CODES: dict[str, str] = {

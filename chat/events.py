@@ -43,9 +43,8 @@ def acked(handler: Handler) -> Handler:
     return wrapper
 
 
-def register(sio: socketio.Server, profile: Profile, history: History) -> None:
-    """Attach the chat handlers to ``sio``."""
-    rooms = Rooms()
+def register(sio: socketio.Server, profile: Profile, history: History, rooms: Rooms) -> None:
+    """Attach the chat handlers to ``sio``; ``rooms`` is this process's or the shared membership."""
     buckets: dict[str, TokenBucket] = {}
 
     def presence(room: str) -> None:

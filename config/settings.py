@@ -15,7 +15,7 @@ from typing import Any
 import transports
 
 #: URL schemes of the history stores (chat/history.py).
-DATABASE_SCHEMES = ("sqlite:///",)
+DATABASE_SCHEMES = ("sqlite:///", "redis://", "rediss://")
 
 
 class ConfigError(ValueError):
@@ -185,8 +185,8 @@ SETTINGS: tuple[Setting, ...] = (
         "database_url",
         _database_url,
         "sqlite:///instance/rolegate.db",
-        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder) or "
-        "`sqlite:////absolute/path.db`.",
+        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder), "
+        "`sqlite:////absolute/path.db`, or `redis://host:6379/0` to share it between processes.",
     ),
     Setting(
         "log_level",

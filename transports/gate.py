@@ -10,11 +10,13 @@ profile does not allow gets HTTP 400 naming the profile and one log line.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable
 
 from config.profile import Profile
 from transports import EngineRequest, classify
+from transports.guard import polling_payload_problem
 
 log = logging.getLogger("rolegate.transports")
 
@@ -59,6 +61,13 @@ class TransportGate:
             if too_long:
                 log.warning("refused a %s from %s", too_long, client_address(environ))
                 return self.refuse("413 REQUEST ENTITY TOO LARGE", too_long, start_response)
+            if environ.get("REQUEST_METHOD") == "POST":
+                malformed = self.check_payload(environ)
+                if malformed:
+                    log.warning("refused a polling payload from %s: %s", client_address(environ), malformed)
+                    return self.refuse(
+                        "400 BAD REQUEST", f"malformed Engine.IO payload: {malformed}", start_response
+                    )
             if request.is_upgrade:
                 log.info("session %s upgrading from polling to websocket", request.sid)
         return self.app(environ, start_response)
@@ -75,6 +84,13 @@ class TransportGate:
             ],
         )
         return [body]
+
+    @staticmethod
+    def check_payload(environ: dict) -> str | None:
+        """Read a polling POST once, check it decodes, and hand the same bytes on to Engine.IO."""
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return polling_payload_problem(body)
 
     def oversized(self, environ: dict) -> str | None:
         """A polling POST larger than the profile allows, refused before it is read."""

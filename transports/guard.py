@@ -13,19 +13,24 @@ is refused with close code 1009 before it is buffered whole.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio
-
-from chat.errors import MALFORMED_PACKET
+from engineio.payload import Payload
 
 log = logging.getLogger("rolegate.transports")
 
+#: The error code of an undecodable Socket.IO packet (listed with the chat's codes in chat/errors.py).
+MALFORMED_PACKET = "malformed_packet"
 #: Engine.IO v4 packet types a client may send as text: 1 close ... 6 noop ("0" open is server-only).
 CLIENT_PACKET_TYPES = frozenset("123456")
 INVALID_FRAME_DATA = 1007
+PACKET_SEPARATOR = "\x1e"
 
 
 def valid_engineio_frame(data: str | bytes) -> bool:
@@ -33,6 +38,34 @@ def valid_engineio_frame(data: str | bytes) -> bool:
     if isinstance(data, bytes | bytearray):
         return True
     return bool(data) and data[0] in CLIENT_PACKET_TYPES
+
+
+def polling_payload_problem(body: bytes) -> str | None:
+    """Why python-engineio could not decode this polling POST body, or None.
+
+    It would raise, log a traceback, drop the whole payload and still answer
+    200; the gate answers 400 with this reason instead.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the payload is not UTF-8"
+    if text.startswith("d="):  # JSONP form post
+        text = parse_qs(text).get("d", [""])[0]
+    if not text:
+        return None
+    packets = text.split(PACKET_SEPARATOR)
+    if len(packets) > Payload.max_decode_packets:
+        return f"more than {Payload.max_decode_packets} packets in one payload"
+    for encoded in packets:
+        if encoded.startswith("b"):
+            try:
+                base64.b64decode(encoded[1:])
+            except binascii.Error:
+                return "a binary packet is not valid base64"
+        elif not valid_engineio_frame(encoded):
+            return f"{encoded[:20]!r} is not an Engine.IO packet"
+    return None
 
 
 class CheckedWebSocket:
@@ -76,6 +109,13 @@ def guard_websockets(eio: Any, max_bytes: int) -> None:
 
 class GuardedServer(socketio.Server):
     """A Socket.IO server that answers undecodable packets with an ``error`` event."""
+
+    def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        # python-socketio reads data[0] as the event name in a background task, where
+        # a bad shape would only print a traceback; refuse it here, where it is answered.
+        if not (isinstance(data, list) and data and isinstance(data[0], str)):
+            raise ValueError("an event packet carries [name, ...arguments]")
+        super()._handle_event(eio_sid, namespace, id, data)
 
     def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
