@@ -153,7 +153,7 @@
     if (choice.transports[0] === "websocket" && !window.WebSocket && !window.MozWebSocket) {
         notify("This browser has no WebSocket, and the gateway's profile (" + policy.profile +
             ") allows nothing else.");
-        setText(view.status, "disconnected");
+        setStatus("disconnected");
         return;
     }
     if (choice.why) {
