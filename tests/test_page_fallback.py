@@ -84,3 +84,17 @@ def test_a_failure_is_not_remembered_where_websocket_worked_in_the_session(worke
     assert page.text("transport") == "websocket"
     assert page.say_hello()[0] == HELLO
     assert len(attempts) == 3
+
+
+def test_a_websocket_only_profile_tells_a_browser_without_websocket_why_it_cannot_connect(
+    start_gateway, browser
+):
+    gateway = start_gateway(GATEWAY_TRANSPORTS="websocket")
+    context = open_context(browser, websocket=False)
+    try:
+        page = ChatPage(context, gateway.url)
+        page.wait_status("disconnected")
+        assert "This browser has no WebSocket" in page.text("notice")
+        assert page.websockets == [] and page.console_errors == []
+    finally:
+        context.close()
