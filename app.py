@@ -14,7 +14,7 @@ if __name__ == "__main__":
 import logging  # noqa: E402
 
 import socketio  # noqa: E402
-from flask import Flask, Response, jsonify, render_template, request  # noqa: E402
+from flask import Flask, Response, jsonify, request  # noqa: E402
 
 import chat  # noqa: E402
 from chat.history import open_history  # noqa: E402
@@ -22,6 +22,7 @@ from config import ConfigError, Profile, load_profile, load_profile_or_exit  # n
 from config.loading import exit_with  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
 from ops import metrics  # noqa: E402
+from page import register as register_page  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
 from transports.guard import GuardedServer, guard_websockets  # noqa: E402
 from transports.sticky import stamp_session_ids  # noqa: E402
@@ -61,9 +62,7 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     flask_app.extensions["socketio"] = sio
     flask_app.extensions["history"] = history
 
-    @flask_app.get("/")
-    def index() -> str:
-        return render_template("index.html", client=client_options(profile))
+    register_page(flask_app, profile)
 
     @flask_app.get("/healthz")
     def healthz():  # noqa: ANN202
