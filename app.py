@@ -14,15 +14,19 @@ if __name__ == "__main__":
 import logging  # noqa: E402
 
 import socketio  # noqa: E402
-from flask import Flask, jsonify, render_template  # noqa: E402
+from flask import Flask, Response, jsonify, request  # noqa: E402
 
 import chat  # noqa: E402
 from chat.history import open_history  # noqa: E402
-from config import Profile, load_profile, load_profile_or_exit  # noqa: E402
+from config import ConfigError, Profile, load_profile, load_profile_or_exit  # noqa: E402
+from config.loading import exit_with  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
+from ops import metrics  # noqa: E402
+from page import register as register_page  # noqa: E402
 from transports.gate import TransportGate  # noqa: E402
 from transports.guard import GuardedServer, guard_websockets  # noqa: E402
 from transports.serving import tune_green_threads  # noqa: E402
+from transports.sticky import stamp_session_ids  # noqa: E402
 
 log = logging.getLogger("rolegate")
 
@@ -52,19 +56,25 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     flask_app = Flask(__name__)
     flask_app.config["PROFILE"] = profile
     sio = GuardedServer(**server_options(profile))
+    if profile.instance_tag:
+        stamp_session_ids(sio.eio, profile.instance_tag)
     guard_websockets(sio.eio, profile.max_message_bytes)
     history = open_history(profile.database_url, profile.async_mode)
     chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio
     flask_app.extensions["history"] = history
 
-    @flask_app.get("/")
-    def index() -> str:
-        return render_template("index.html", client=client_options(profile))
+    register_page(flask_app, profile)
 
     @flask_app.get("/healthz")
     def healthz():  # noqa: ANN202
         return jsonify(status="ok", profile=profile.name, transports=list(profile.transports))
+
+    @flask_app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        accept = request.headers.get("Accept", "")
+        body, content_type = metrics.exposition(sio.eio, profile.name, profile.instance_tag, accept)
+        return Response(body, content_type=content_type)
 
     @flask_app.get("/policy")
     def policy():  # noqa: ANN202
@@ -76,10 +86,18 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     return flask_app
 
 
+def create_app_or_exit(profile: Profile) -> Flask:
+    """For start-up: a store that cannot be opened is a configuration error, said in one line."""
+    try:
+        return create_app(profile)
+    except ConfigError as error:
+        exit_with(error)
+
+
 if __name__ == "__main__":
     from transports.serving import serve_forever
 
     profile = load_profile_or_exit()
-    serve_forever(create_app(profile), profile)
+    serve_forever(create_app_or_exit(profile), profile)
 else:
-    app = create_app(load_profile_or_exit())
+    app = create_app_or_exit(load_profile_or_exit())

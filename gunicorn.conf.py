@@ -7,7 +7,7 @@ process that holds it (scaling out across processes is the message queue's job).
 from config import load_profile_or_exit
 from config.loading import exit_with
 from config.settings import ConfigError
-from transports.serving import bind_address, gunicorn_worker, raise_open_files_limit
+from transports.serving import GRACEFUL_TIMEOUT, bind_address, gunicorn_worker, raise_open_files_limit
 
 _profile = load_profile_or_exit()
 try:
@@ -26,6 +26,18 @@ raise_open_files_limit()
 threads = _profile.threads
 # Long-polls are held up to ping_interval; the worker heartbeat must outlast that.
 timeout = int(_profile.ping_interval + _profile.ping_timeout) + 30
-graceful_timeout = 10
+# SIGTERM drains every session first (ops/shutdown.py), so the worker is normally done in about 1 s;
+# 10 s stays inside the grace period of Heroku and Kubernetes (30 s).
+graceful_timeout = GRACEFUL_TIMEOUT
 # gunicorn 27 opens a control socket under ~/.gunicorn by default; the gateway needs none.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 (gunicorn's worker)
+    """SIGTERM drains every session before gunicorn's graceful stop (ops/shutdown.py).
+
+    Runs in the worker after gunicorn installed its own SIGTERM handler, which is kept and chained.
+    """
+    from ops.shutdown import drain_on_sigterm
+
+    drain_on_sigterm(worker.wsgi.extensions["socketio"])

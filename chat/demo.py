@@ -6,6 +6,8 @@ import logging
 
 import socketio
 
+from ops import metrics
+
 log = logging.getLogger("rolegate.chat")
 
 HELLO_BACK = {"message": "Hello back!"}
@@ -17,4 +19,5 @@ def register(sio: socketio.Server) -> None:
     @sio.on("sendMessage")
     def send_message(sid: str, data: object = None) -> None:
         log.debug("user sid %s sent sendMessage over %s", sid, sio.transport(sid))
+        metrics.count_event("sendMessage")
         sio.emit("helloBack", HELLO_BACK, to=sid)

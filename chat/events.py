@@ -19,6 +19,7 @@ from chat.limits import TokenBucket
 from chat.payloads import Join, Post, room_of
 from chat.rooms import Rooms
 from config.profile import Profile
+from ops import metrics
 from transports.gate import client_address
 
 log = logging.getLogger("rolegate.chat")
@@ -33,9 +34,11 @@ def acked(handler: Handler) -> Handler:
     """Turn a ChatError into the error ack, so handlers only write the happy path."""
 
     def wrapper(sid: str, data: Any = None) -> dict:
+        metrics.count_event(handler.__name__)
         try:
             return handler(sid, data)
         except ChatError as error:
+            metrics.count_error(error.code)
             log.info("refused %s from sid %s: %s (%s)", handler.__name__, sid, error.message, error.code)
             return error.to_ack()
 
@@ -43,9 +46,8 @@ def acked(handler: Handler) -> Handler:
     return wrapper
 
 
-def register(sio: socketio.Server, profile: Profile, history: History) -> None:
-    """Attach the chat handlers to ``sio``."""
-    rooms = Rooms()
+def register(sio: socketio.Server, profile: Profile, history: History, rooms: Rooms) -> None:
+    """Attach the chat handlers to ``sio``; ``rooms`` is this process's or the shared membership."""
     buckets: dict[str, TokenBucket] = {}
 
     def presence(room: str) -> None:
@@ -84,7 +86,8 @@ def register(sio: socketio.Server, profile: Profile, history: History) -> None:
         bucket = buckets.setdefault(sid, TokenBucket(profile.messages_per_second, profile.message_burst))
         if not bucket.take():
             raise ChatError(RATE_LIMITED, f"too many messages; retry in {bucket.retry_after():.1f} s")
-        stored, is_new = history.add(post.room, name, post.text, post.client_id)
+        with metrics.history_write():
+            stored, is_new = history.add(post.room, name, post.text, post.client_id)
         if is_new:
             sio.emit("message", stored.to_wire(), to=post.room)
         return {"ok": True, "id": stored.id, "ts": stored.ts}

@@ -113,7 +113,11 @@ class SqliteHistory:
 
 
 def open_history(url: str, async_mode: str) -> History:
-    """The store a ``database_url`` names, with its calls kept off the event loop."""
+    """The store a ``database_url`` names (the schemes are ``config.settings.DATABASE_SCHEMES``)."""
+    if url.startswith(("redis://", "rediss://")):
+        from chat.redis_history import RedisHistory
+
+        return RedisHistory(url)  # its sockets yield to green threads by themselves
     from chat.offload import OffloadedHistory
 
     return OffloadedHistory(lambda: SqliteHistory(sqlite_path(url)), async_mode)

@@ -1,7 +1,9 @@
-"""Print the README's settings table from ``SETTINGS`` (``python -m config.docs``).
+"""Print the README's settings and host presets tables (``python -m config.docs``).
 
-A test checks that README.md holds exactly this table, so the docs cannot
-drift from the code.
+A test checks that README.md holds exactly these tables, so the docs cannot
+drift from the code. The settings table has one column per role profile; host
+presets (profiles that extend a role) get a table of their own, which shows only
+what each changes, so it stays readable however many presets there are.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from config.settings import SETTINGS
 def _show(value: object) -> str:
     if isinstance(value, tuple):
         return ", ".join(value) or "(none)"
+    if value == "":
+        return "(none)"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
@@ -20,9 +24,15 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def _roles_and_presets() -> tuple[list[str], list[str]]:
+    tables = available_profiles({})
+    roles = [name for name, table in tables.items() if "extends" not in table]
+    return roles, [name for name in tables if name not in roles]
+
+
 def settings_table() -> str:
-    """One row per setting: name, environment variable, default, and per built-in profile."""
-    names = list(available_profiles({}))
+    """One row per setting: name, environment variable, and its value in each role profile."""
+    names = _roles_and_presets()[0]
     profiles = [load_profile(name, environ={}) for name in names]
     head = ["setting", "environment variable", *(f"`{n}`" for n in names), "meaning"]
     rows = [
@@ -35,5 +45,37 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+def presets_table() -> str:
+    """One row per host preset: its role, host limit, what it changes, notes and source."""
+    tables = available_profiles({})
+    rows = [
+        "| preset | extends | host idle limit | changes | host notes | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in _roles_and_presets()[1]:
+        preset = load_profile(name, environ={})
+        base = load_profile(tables[name]["extends"], environ={})
+        changes = [
+            f"`{s.name}` = {_show(getattr(preset, s.name))}"
+            for s in SETTINGS
+            if s.name != "host_idle_limit" and getattr(preset, s.name) != getattr(base, s.name)
+        ]
+        cells = [
+            f"`{name}`",
+            f"`{base.name}`",
+            f"{_show(preset.host_idle_limit)} s",
+            ", ".join(changes) or "—",
+            preset.description,
+            f"[docs]({tables[name]['source']})",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
+    print("<!-- settings:start -->")
     print(settings_table())
+    print("<!-- settings:end -->\n")
+    print("<!-- presets:start -->")
+    print(presets_table())
+    print("<!-- presets:end -->")

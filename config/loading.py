@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+from config.hosts import check_fits_host
 from config.profile import SETTING_FIELDS, Profile
 from config.settings import BY_NAME, ConfigError, lookup, parse_value
 
 BUILTIN_FILE = Path(__file__).with_name("profiles.toml")
 DEFAULT_PROFILE = "worker-role"
+#: Keys of a profile table that document it rather than set anything.
+DOC_KEYS = ("description", "extends", "source")
 #: Environment variables that choose a profile rather than set one value.
 CONTROL_VARS = ("GATEWAY_PROFILE", "GATEWAY_PROFILE_FILE")
 
@@ -39,7 +42,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _apply(values: dict[str, Any], table: Mapping[str, Any], source: str) -> None:
     """Parse every key of one profile table into ``values``."""
     for key, raw in table.items():
-        if key in ("description", "extends"):
+        if key in DOC_KEYS:
             continue
         try:
             setting = lookup(key)
@@ -48,9 +51,22 @@ def _apply(values: dict[str, Any], table: Mapping[str, Any], source: str) -> Non
         values[setting.name] = parse_value(setting, raw, source)
 
 
+def _resolve_builtin(tables: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Host presets extend a role profile (one level): merge each onto its base."""
+    resolved = {}
+    for name, table in tables.items():
+        base = table.get("extends")
+        if base is None:
+            resolved[name] = table
+        else:
+            assert base in tables and "extends" not in tables[base], f"{name}: extends {base!r}"
+            resolved[name] = {**tables[base], **table}
+    return resolved
+
+
 def available_profiles(environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
     """Built-in profiles plus the user's, as raw tables keyed by name."""
-    builtin = _read_toml(BUILTIN_FILE)
+    builtin = _resolve_builtin(_read_toml(BUILTIN_FILE))
     profiles = dict(builtin)
     user_file = environ.get("GATEWAY_PROFILE_FILE")
     if user_file:
@@ -90,12 +106,14 @@ def load_profile(name: str | None = None, environ: Mapping[str, str] = os.enviro
         values[setting.name] = parse_value(setting, raw, var)
         overridden.append(setting.name)
 
-    return Profile(
+    profile = Profile(
         name=name,
         description=str(table.get("description", "")),
         overridden=tuple(overridden),
         **values,
     )
+    check_fits_host(profile)
+    return profile
 
 
 def load_profile_or_exit(name: str | None = None) -> Profile:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import socketio
+
 import transports.fastjson
 from config.profile import Profile
 
@@ -16,7 +18,7 @@ SOCKETIO_PATH = "socket.io"
 
 def server_options(profile: Profile) -> dict[str, Any]:
     """Keyword arguments for ``socketio.Server``."""
-    return {
+    options = {
         # Always explicit: left unset, python-socketio picks eventlet whenever it
         # is installed, which breaks every connection under gevent or gthread.
         "async_mode": profile.async_mode,
@@ -34,6 +36,24 @@ def server_options(profile: Profile) -> dict[str, Any]:
         "async_handlers": profile.async_handlers,
         "http_compression": profile.http_compression,
     }
+    queue = message_queue(profile)
+    if queue:
+        # Broadcasts (messages, presence) reach the clients of every process.
+        options["client_manager"] = socketio.RedisManager(queue)
+    return options
+
+
+def message_queue(profile: Profile) -> str:
+    """The Redis that carries broadcasts between processes, if any.
+
+    Processes that share their history in Redis are scaled out, so they share
+    its server as the message queue too unless ``message_queue`` names another.
+    """
+    if profile.message_queue:
+        return profile.message_queue
+    if profile.database_url.startswith(("redis://", "rediss://")):
+        return profile.database_url
+    return ""
 
 
 def client_options(profile: Profile) -> dict[str, Any]:

@@ -26,6 +26,9 @@ class Profile:
     message_burst: int
     replay_limit: int
     database_url: str
+    host_idle_limit: float
+    instance_tag: str
+    message_queue: str
     websocket_compression: bool
     async_handlers: bool
     http_compression: bool
@@ -50,6 +53,8 @@ class Profile:
             f"ping interval {self.ping_interval:g} s, ping timeout {self.ping_timeout:g} s, "
             f"async mode {self.async_mode}"
         )
+        if self.host_idle_limit:
+            line += f", host idle limit {self.host_idle_limit:g} s"
         if self.overridden:
             line += f"; from the environment: {', '.join(self.overridden)}"
         return line

@@ -8,14 +8,18 @@ table is checked against it by a test.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import transports
 
 #: URL schemes of the history stores (chat/history.py).
-DATABASE_SCHEMES = ("sqlite:///",)
+DATABASE_SCHEMES = ("sqlite:///", "redis://", "rediss://")
+#: URL schemes python-socketio's RedisManager understands.
+MESSAGE_QUEUE_SCHEMES = ("redis", "rediss", "redis+sentinel")
 
 
 class ConfigError(ValueError):
@@ -65,6 +69,23 @@ def _number(kind: type, low: float, high: float) -> Callable[[Any], Any]:
         return value
 
     return parse
+
+
+def _tag(raw: Any) -> str:
+    """An instance tag goes into every Engine.IO sid, so it must be URL-safe and short."""
+    value = str(raw).strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9]{1,16}", value):
+        raise ValueError("use 1 to 16 letters or digits (it is put into every session id)")
+    return value
+
+
+def _message_queue(raw: Any) -> str:
+    value = str(raw).strip()
+    if value and urlsplit(value).scheme not in MESSAGE_QUEUE_SCHEMES:
+        raise ValueError(
+            f"expected a URL starting with {' or '.join(s + '://' for s in MESSAGE_QUEUE_SCHEMES)}"
+        )
+    return value
 
 
 def _choice(*choices: str) -> Callable[[Any], str]:
@@ -185,8 +206,31 @@ SETTINGS: tuple[Setting, ...] = (
         "database_url",
         _database_url,
         "sqlite:///instance/rolegate.db",
-        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder) or "
-        "`sqlite:////absolute/path.db`.",
+        "Where chat history is kept: `sqlite:///relative/path.db` (to the project folder), "
+        "`sqlite:////absolute/path.db`, or `redis://host:6379/0` to share it between processes.",
+    ),
+    Setting(
+        "host_idle_limit",
+        _number(float, 0, 86400),
+        0.0,
+        "Seconds the host in front lets a request go without a response byte (Heroku 30, AWS ALB 60, "
+        "nginx's `proxy_read_timeout` 60, Cloudflare 100, Azure 230; 0 = unknown). Start-up refuses a "
+        "`ping_interval` that does not fit under it with a margin (see Host presets).",
+    ),
+    Setting(
+        "instance_tag",
+        _tag,
+        "",
+        "Put in front of every session id this process issues (`g1.xxxx`), so a proxy can route a "
+        "session's requests back to it without cookies (`deploy/nginx/sticky-sid.conf`). Empty: no tag.",
+    ),
+    Setting(
+        "message_queue",
+        _message_queue,
+        "",
+        "`redis://host:port/db`: broadcasts (chat messages, presence) reach the clients of every gateway "
+        "process through Redis (python-socketio's RedisManager). Empty: the `database_url` when that is "
+        "Redis, else this process only.",
     ),
     Setting(
         "websocket_compression",

@@ -46,3 +46,12 @@ def node_hello(url: str, transports: list[str], upgrade: bool = True) -> dict:
         timeout=30,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+NODE_POLICY = Path(__file__).with_name("node") / "policy.js"
+
+
+def node_policy_hello(url: str) -> dict:
+    """The official socket.io-client connecting as the page does, with the gateway's /policy."""
+    done = subprocess.run(["node", str(NODE_POLICY), url], capture_output=True, text=True, timeout=30)
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -45,21 +45,34 @@ def clean_env(**overrides: str) -> dict[str, str]:
 class Gateway:
     """A real gateway process on a free port, with its log kept for assertions."""
 
-    def __init__(self, command: str, env: dict[str, str], tmp: Path) -> None:
-        self.port = free_port()
+    def __init__(self, command: str, env: dict[str, str], tmp: Path, port: int | None = None) -> None:
+        self.command = command
+        self.env = env
+        self.tmp = tmp
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"gateway-{self.port}.log"
-        self._log = self.log_path.open("wb")
+        self._start()
+
+    def _start(self) -> None:
+        self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command.replace("$PORT", str(self.port)),
+            self.command.replace("$PORT", str(self.port)),
             shell=True,
             cwd=ROOT,
-            env=clean_env(PORT=str(self.port), HOST="127.0.0.1", **{**self.default_env(tmp), **env}),
+            env=clean_env(
+                PORT=str(self.port), HOST="127.0.0.1", **{**self.default_env(self.tmp), **self.env}
+            ),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self._wait_ready()
+
+    def restart(self) -> None:
+        """Start the same command again: same port, same environment, same database file."""
+        self.stop()
+        self._start()
 
     @staticmethod
     def default_env(tmp: Path) -> dict[str, str]:
@@ -82,9 +95,10 @@ class Gateway:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """SIGTERM (gunicorn's graceful stop), or SIGKILL for a crash."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
@@ -98,8 +112,8 @@ def start_gateway(tmp_path: Path) -> Iterator:
     """Start gateways with ``start_gateway(GATEWAY_PROFILE='web-role', command=...)``."""
     started: list[Gateway] = []
 
-    def start(command: str | None = None, **env: str) -> Gateway:
-        gateway = Gateway(command or procfile_command(), env, tmp_path)
+    def start(command: str | None = None, port: int | None = None, **env: str) -> Gateway:
+        gateway = Gateway(command or procfile_command(), env, tmp_path, port)
         started.append(gateway)
         return gateway
 
@@ -141,3 +155,90 @@ def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port: nothing saved, gone when stopped."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
+
+
+#: Flags Debian's Chromium needs here (see ../shared/notes/stack-facts.md).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Debian Chromium for the session; each test opens its own fresh context."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def start_nginx(tmp_path: Path) -> Iterator:
+    """Start nginx on a deploy/nginx template: ``start_nginx('websocket.conf', gateway=..., ...)``."""
+    from hosts import Nginx
+
+    started: list[Nginx] = []
+
+    def start(template: str, **values: str) -> Nginx:
+        nginx = Nginx(template, tmp_path, **values)
+        started.append(nginx)
+        return nginx
+
+    yield start
+    for nginx in started:
+        nginx.stop()

@@ -16,13 +16,19 @@ import pytest
 import websocket
 from chat_client import ChatUser, wait_for
 from conftest import Gateway, procfile_command
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from wire import handshake
 
 MAX_BYTES = 4096
 URL_CHARS = st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="#%")
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized: CI replays the same examples every run, so a red run can be reproduced.
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +244,8 @@ def test_undecodable_socketio_packet_gets_an_error_event_and_the_connection_carr
 @FUZZ
 @given(packet=st.text(max_size=60))
 def test_fuzz_socketio_packets_never_cost_the_connection(gateway, bystander, packet):
+    # Not fuzz: "1" is a client leaving the namespace, "5"/"6" announce binary attachments to come.
+    assume(not packet.startswith(("1", "5", "6")))
     ws = raw_websocket(gateway)
     try:
         ws.send("4" + packet)

@@ -242,3 +242,28 @@ def test_every_error_code_is_an_ack_and_the_connection_carries_on(users, event, 
 def test_every_documented_error_code_is_tested():
     tested = {code for _, _, code in ERROR_CASES} | {"rate_limited", "malformed_packet"}
     assert tested == set(CODES)
+
+
+def test_gateways_on_one_redis_share_history(start_gateway, redis_server):
+    """Two processes, one Redis: what was said on one is in the other's history, ids never collide."""
+    first = start_gateway(GATEWAY_DATABASE_URL=redis_server.url, **FAST)
+    second = start_gateway(GATEWAY_DATABASE_URL=redis_server.url, **FAST)
+    room = new_room()
+    ann, bob = ChatUser(first.url, name="ann"), ChatUser(second.url, name="bob", transports=["polling"])
+    try:
+        ann.join(room)
+        assert bob.join(room)["members"] == ["ann", "bob"], "presence lists users of every process"
+        ids = [ann.say(room, "from first")["id"], bob.say(room, "from second")["id"]]
+        assert ids[0] < ids[1]
+        assert (
+            bob.say(room, "from second", client_id="dup")["id"]
+            == bob.say(room, "again", client_id="dup")["id"]
+        )
+        late = ChatUser(first.url, name="late")
+        assert [m["text"] for m in late.join(room)["history"]] == ["from first", "from second", "from second"]
+        late.close()
+        ann.close()
+        wait_for(lambda: bob.join(room)["members"] == ["bob"])
+    finally:
+        ann.close()
+        bob.close()

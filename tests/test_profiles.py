@@ -101,3 +101,64 @@ def test_policy_endpoint_serves_the_client_options(client):
     assert policy["profile"] == "worker-role"
     assert policy["transports"] == ["websocket", "polling"]
     assert policy["tryAllTransports"] is True
+
+
+# --- host limits and presets ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "role", "limit"),
+    [
+        ("heroku", "worker-role", 30),
+        ("azure-app-service", "worker-role", 230),
+        ("aws-alb", "worker-role", 60),
+        ("cloudflare", "worker-role", 100),
+        ("nginx", "worker-role", 60),
+        ("iis", "web-role", 120),
+    ],
+)
+def test_host_presets_extend_a_role_and_fit_their_host(preset, role, limit):
+    profile = load_profile(preset, environ={})
+    base = load_profile(role, environ={})
+    assert profile.transports == base.transports
+    assert profile.host_idle_limit == limit
+    assert profile.ping_interval <= limit * 0.8
+
+
+def test_heroku_preset_pings_every_20s_under_its_30s_first_byte_limit():
+    assert load_profile("heroku", environ={}).ping_interval == 20
+
+
+def test_ping_interval_that_does_not_fit_the_host_is_refused_with_the_reason():
+    with pytest.raises(ConfigError) as refused:
+        load_profile("heroku", environ={"GATEWAY_PING_INTERVAL": "25"})
+    message = str(refused.value)
+    assert "ping_interval 25 s does not fit under host_idle_limit 30 s" in message
+    assert "idle long-poll is held ping_interval seconds" in message
+    assert "GATEWAY_PING_INTERVAL=24" in message
+
+
+def test_host_idle_limit_from_the_environment_checks_the_role_default():
+    with pytest.raises(ConfigError, match="ping_interval 25 s does not fit under host_idle_limit 20 s"):
+        load_profile(environ={"GATEWAY_HOST_IDLE_LIMIT": "20"})
+    fits = load_profile(environ={"GATEWAY_HOST_IDLE_LIMIT": "4", "GATEWAY_PING_INTERVAL": "3"})
+    assert "host idle limit 4 s" in fits.summary()
+
+
+def test_user_profile_may_extend_a_preset(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[my-heroku]\nextends = "heroku"\nallowed_origins = ["https://chat.example.com"]\n')
+    profile = load_profile("my-heroku", environ={"GATEWAY_PROFILE_FILE": str(path)})
+    assert profile.host_idle_limit == 30 and profile.ping_interval == 20
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"GATEWAY_INSTANCE_TAG": "g-1"}, "use 1 to 16 letters or digits"),
+        ({"GATEWAY_MESSAGE_QUEUE": "amqp://x"}, "expected a URL starting with redis://"),
+    ],
+)
+def test_scale_out_settings_are_checked(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load_profile(environ=environ)

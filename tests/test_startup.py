@@ -35,6 +35,10 @@ def start_and_fail(command: str, **env: str) -> subprocess.CompletedProcess:
         ({"GATEWAY_TRANSPORTS": "flashsocket"}, "'flashsocket' no longer exists in Engine.IO v4"),
         ({"GATEWAY_TRANSPORTS": "smoke-signals"}, "unknown transport 'smoke-signals'"),
         ({"GATEWAY_ASYNC_MODE": "eventlet"}, "start it with `python app.py`"),
+        (
+            {"GATEWAY_PROFILE": "heroku", "GATEWAY_PING_INTERVAL": "25"},
+            "ping_interval 25 s does not fit under host_idle_limit 30 s",
+        ),
     ],
 )
 def test_procfile_refuses_bad_configuration(env, message):

@@ -61,6 +61,7 @@ class EngineRequest:
 
     transport: Transport
     sid: str | None  # set when the session already exists
+    upgrade_header: bool = False  # the request carries `Upgrade: websocket`
 
     @property
     def is_upgrade(self) -> bool:
@@ -79,8 +80,8 @@ def classify(environ: dict) -> EngineRequest:
     header to upgrade and only the query to check, so both must be looked at.
     """
     query = parse_qs(environ.get("QUERY_STRING", ""))
-    wants_websocket = (
-        environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket"
-        or query.get("transport", [""])[0].lower() == "websocket"
+    upgrade_header = environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket"
+    wants_websocket = upgrade_header or query.get("transport", [""])[0].lower() == "websocket"
+    return EngineRequest(
+        WEBSOCKET if wants_websocket else POLLING, query.get("sid", [None])[0], upgrade_header
     )
-    return EngineRequest(WEBSOCKET if wants_websocket else POLLING, query.get("sid", [None])[0])

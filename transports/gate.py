@@ -15,10 +15,21 @@ import logging
 from collections.abc import Callable, Iterable
 
 from config.profile import Profile
+from ops import metrics, shutdown
 from transports import WEBSOCKET, EngineRequest, classify
 from transports.guard import polling_payload_problem
 
 log = logging.getLogger("rolegate.transports")
+
+#: Every real WebSocket client sends `Upgrade`; a proxy that drops it is why sessions stay on polling.
+NO_UPGRADE_HEADER = (
+    "the websocket request arrived without its Upgrade header: a proxy in front does not pass WebSocket "
+    "(nginx needs proxy_http_version 1.1 and the Upgrade/Connection headers, see "
+    "deploy/nginx/websocket.conf; IIS before 8.0 has none); clients fall back to polling, "
+    "or set GATEWAY_PROFILE=web-role"
+)
+
+SHUTTING_DOWN = "this instance is shutting down; reconnect (to another instance, if any)"
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -55,10 +66,16 @@ class TransportGate:
             request = classify(environ)
             refusal = self.refusal(environ, request)
             if refusal:
-                log.warning("refused %s from %s: %s", request.describe(), client_address(environ), refusal)
-                return self.refuse("400 BAD REQUEST", refusal, start_response)
+                reason, text = refusal
+                metrics.REFUSED.labels(request.transport.name, reason).inc()
+                log.warning("refused %s from %s: %s", request.describe(), client_address(environ), text)
+                return self.refuse("400 BAD REQUEST", text, start_response)
+            if request.sid is None and shutdown.DRAINING.is_set():
+                metrics.REFUSED.labels(request.transport.name, "shutting_down").inc()
+                return self.refuse("503 SERVICE UNAVAILABLE", SHUTTING_DOWN, start_response)
             too_long = self.oversized(environ)
             if too_long:
+                metrics.REFUSED.labels(request.transport.name, "too_large").inc()
                 log.warning("refused a %s from %s", too_long, client_address(environ))
                 return self.refuse("413 REQUEST ENTITY TOO LARGE", too_long, start_response)
             if environ.get("REQUEST_METHOD") == "POST":
@@ -69,6 +86,7 @@ class TransportGate:
                         "400 BAD REQUEST", f"malformed Engine.IO payload: {malformed}", start_response
                     )
             if request.is_upgrade:
+                metrics.UPGRADES.inc()
                 log.info("session %s upgrading from polling to websocket", request.sid)
             if request.transport is WEBSOCKET and not self.profile.websocket_compression:
                 # Unoffered, permessage-deflate is never negotiated (simple-websocket accepts any offer).
@@ -106,12 +124,12 @@ class TransportGate:
             return f"{length}-byte request; max_message_bytes is {limit}"
         return None
 
-    def refusal(self, environ: dict, request: EngineRequest) -> str | None:
-        """Why this Engine.IO request is refused, or None to let it through."""
+    def refusal(self, environ: dict, request: EngineRequest) -> tuple[str, str] | None:
+        """Why this Engine.IO request is refused (a metric label and words), or None to let it through."""
         origin = environ.get("HTTP_ORIGIN")
         allowed = self.profile.allowed_origins
         if origin and "*" not in allowed and origin not in allowed and origin not in own_origins(environ):
-            return (
+            return "origin", (
                 f"origin {origin} is not accepted (allowed: this gateway's own origin"
                 + (f", {', '.join(allowed)}" if allowed else "")
                 + "; add it to GATEWAY_ALLOWED_ORIGINS)"
@@ -119,7 +137,13 @@ class TransportGate:
         transport = request.transport.name
         if not self.profile.allows(transport):
             allowed_list = ", ".join(self.profile.transports)
-            return f"{transport} is not allowed (transports: {allowed_list})"
+            refusal = f"{transport} is not allowed (transports: {allowed_list})"
+            if request.transport is WEBSOCKET:  # tells the transport doctor what the path passes
+                passed = request.upgrade_header
+                refusal += "; the path passed the Upgrade header" if passed else "; no Upgrade header arrived"
+            return "transport", refusal
         if request.is_upgrade and not self.profile.offers_upgrade:
-            return "the profile offers no upgrade from polling to websocket"
+            return "upgrade", "the profile offers no upgrade from polling to websocket"
+        if request.transport is WEBSOCKET and not request.upgrade_header:
+            return "no_upgrade_header", NO_UPGRADE_HEADER
         return None

@@ -22,6 +22,8 @@ from urllib.parse import parse_qs
 import socketio
 from engineio.payload import Payload
 
+from ops import metrics
+
 log = logging.getLogger("rolegate.transports")
 
 #: The error code of an undecodable Socket.IO packet (listed with the chat's codes in chat/errors.py).
@@ -128,6 +130,7 @@ class GuardedServer(socketio.Server):
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             self._binary_packet.pop(eio_sid, None)
             log.warning("malformed Socket.IO packet from %s: %s", eio_sid, exc)
+            metrics.count_error(MALFORMED_PACKET)
             sid = self.manager.sid_from_eio_sid(eio_sid, "/")
             if sid is not None:
                 self.emit(

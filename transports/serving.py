@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 from config.profile import Profile
 from config.settings import ConfigError
 
 log = logging.getLogger("rolegate")
+
+#: Seconds a stopping server waits for requests still in flight (gunicorn's graceful_timeout too).
+GRACEFUL_TIMEOUT = 10
 
 #: async mode -> gunicorn worker class; eventlet has none since gunicorn 26.
 GUNICORN_WORKERS = {"gevent": "transports.worker.Worker", "threading": "gthread"}
@@ -87,6 +91,7 @@ def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
             handler_class=_gevent_websocket_handler(),
             log=None,
         )
+        _drain_then_stop_on_sigterm(app, server)
         server.serve_forever()
     elif profile.async_mode == "eventlet":
         import eventlet
@@ -106,6 +111,19 @@ def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
             "`gunicorn -c gunicorn.conf.py app:app` (the Procfile line), or use GATEWAY_ASYNC_MODE=gevent "
             "with `python app.py`"
         )
+
+
+def _drain_then_stop_on_sigterm(app, server) -> None:  # noqa: ANN001 (Flask app, gevent server)
+    """SIGTERM: send every client elsewhere (ops.shutdown), then stop within the grace period."""
+    import gevent
+
+    from ops.shutdown import drain
+
+    def drain_then_stop() -> None:
+        drain(app.extensions["socketio"])
+        server.stop(timeout=GRACEFUL_TIMEOUT)
+
+    gevent.signal_handler(signal.SIGTERM, lambda: gevent.spawn(drain_then_stop))
 
 
 def _gevent_websocket_handler() -> type:

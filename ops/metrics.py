@@ -1,0 +1,65 @@
+"""Prometheus metrics at ``/metrics``, and the hooks the gate and the chat call.
+
+Counters live in prometheus-client's default registry (which also exports the
+process's memory, CPU and open files). Connections by transport are not
+counted up and down by hooks, which drift when a hook is missed: they are read
+from Engine.IO's own session table at scrape time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+
+CONNECTIONS = Gauge("rolegate_connections", "Open Engine.IO sessions, by current transport", ["transport"])
+UPGRADES = Counter("rolegate_upgrades_total", "Upgrades from polling to WebSocket let through to Engine.IO")
+REFUSED = Counter(
+    "rolegate_refused_requests_total",
+    "Engine.IO requests the gate refused; transport=websocket are refused upgrades and WebSockets",
+    ["transport", "reason"],
+)
+EVENTS = Counter("rolegate_events_total", "Socket.IO events received from clients, by event name", ["event"])
+ERRORS = Counter("rolegate_errors_total", "Errors answered to clients, by error code", ["code"])
+HISTORY_WRITE = Histogram(
+    "rolegate_history_write_seconds",
+    "Time to store one chat message in the history (until it is committed)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+PROFILE = Gauge("rolegate_profile_info", "The profile in force (always 1)", ["profile", "instance_tag"])
+
+TRANSPORTS = ("polling", "websocket")
+
+
+def count_event(event: str) -> None:
+    EVENTS.labels(event).inc()
+
+
+def count_error(code: str) -> None:
+    ERRORS.labels(code).inc()
+
+
+@contextmanager
+def history_write() -> Iterator[None]:
+    """``with history_write(): history.add(...)`` records how long the store took."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        HISTORY_WRITE.observe(time.perf_counter() - started)
+
+
+def exposition(engineio_server: object, profile: str, instance_tag: str, accept: str) -> tuple[bytes, str]:
+    """The text a Prometheus scrape gets, in the format its Accept header asks for, and its content type."""
+    counts = dict.fromkeys(TRANSPORTS, 0)
+    for socket in list(engineio_server.sockets.values()):  # type: ignore[attr-defined]
+        if not socket.closed:
+            counts["websocket" if socket.upgraded else "polling"] += 1
+    for transport, count in counts.items():
+        CONNECTIONS.labels(transport).set(count)
+    PROFILE.labels(profile, instance_tag).set(1)
+    encode, content_type = choose_encoder(accept)
+    return encode(REGISTRY), content_type

@@ -1,0 +1,46 @@
+"""The chat page: ``GET /`` and the browser client bundle, both from the gateway's own origin.
+
+Intranet and IIS hosts often cannot reach a CDN, so the official socket.io-client
+bundle is served from ``node_modules`` (installed by ``make install`` from the
+pinned ``package.json``); nothing third-party is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, render_template, send_from_directory
+
+from config import Profile
+from config.options import client_options
+
+log = logging.getLogger("rolegate.page")
+
+CLIENT_DIST = Path(__file__).resolve().parent / "node_modules" / "socket.io-client" / "dist"
+#: The only files of the bundle the page needs (the map is for browser devtools).
+CLIENT_FILES = ("socket.io.min.js", "socket.io.min.js.map")
+CLIENT_URL = "/vendor/socket.io.min.js"
+
+
+def register(flask_app: Flask, profile: Profile) -> None:
+    """Add the page and the client bundle routes to ``flask_app``."""
+    if not (CLIENT_DIST / CLIENT_FILES[0]).is_file():
+        log.warning("%s is missing: the chat page cannot connect; run `make install`", CLIENT_DIST)
+
+    @flask_app.get("/")
+    def index() -> str:
+        # The options are rendered into the page, so it never needs a second request
+        # before connecting and never tries a transport the server refuses.
+        return render_template("index.html", client=client_options(profile), client_url=CLIENT_URL)
+
+    @flask_app.get("/vendor/<name>")
+    def client_bundle(name: str) -> Response:
+        if name not in CLIENT_FILES:
+            return Response(f"no such file: {name}\n", 404, mimetype="text/plain")
+        if not (CLIENT_DIST / name).is_file():
+            log.error("%s is missing from %s; run `make install`", name, CLIENT_DIST)
+            return Response(
+                f"{name} is not installed on this gateway; run `make install`\n", 503, mimetype="text/plain"
+            )
+        return send_from_directory(CLIENT_DIST, name, max_age=3600)

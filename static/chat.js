@@ -1,0 +1,538 @@
+/*
+ * The rolegate chat page. Plain ES5 and DOM APIs that IE9 has (XMLHttpRequest-era
+ * browsers): no arrow functions, let/const, template strings, classes, fetch or Promise.
+ * tests/node/es5check.js parses every script the page loads to keep it that way.
+ *
+ * The client options are the gateway profile's own (rendered into #policy by the
+ * server from config/options.py client_options), so the page never tries a
+ * transport the server refuses. What it adds is the choice socket.io-client 4.8
+ * cannot make by itself:
+ *   - a browser without window.WebSocket never connects with a WebSocket-first list,
+ *     even with tryAllTransports (socketio/engine.io-client#714): drop it up front;
+ *   - a WebSocket that hangs (a proxy that swallows the Upgrade) is never given up
+ *     before the 20 s connect timeout: give up after WEBSOCKET_GIVE_UP_MS;
+ *   - a WebSocket that failed is remembered for the browser session (with an expiry,
+ *     and only where a WebSocket never worked in that session), so a reload goes
+ *     straight to polling.
+ */
+(function () {
+    "use strict";
+
+    var WEBSOCKET_GIVE_UP_MS = 1500;
+    var WEBSOCKET_FAILURE_MEMORY_MS = 30 * 60 * 1000;
+    var WEBSOCKET_FAILED_KEY = "rolegate.websocketFailedUntil";
+    var WEBSOCKET_WORKED_KEY = "rolegate.websocketWorked";
+    var RATE_LIMIT_RETRY_MS = 1000;
+
+    function byId(id) {
+        return document.getElementById(id);
+    }
+
+    var view = {
+        status: byId("status"),
+        transport: byId("transport"),
+        hello: byId("hello"),
+        reply: byId("reply"),
+        rtt: byId("rtt"),
+        joinForm: byId("join-form"),
+        name: byId("name"),
+        room: byId("room"),
+        members: byId("members"),
+        messages: byId("messages"),
+        sendForm: byId("send-form"),
+        text: byId("text"),
+        notice: byId("notice")
+    };
+
+    function now() {
+        return new Date().getTime();
+    }
+
+    function trim(text) {
+        return String(text).replace(/^\s+|\s+$/g, "");
+    }
+
+    function setText(element, text) {
+        element.textContent = text;
+    }
+
+    function notify(text) {
+        setText(view.notice, text);
+    }
+
+    function without(list, item) {
+        var result = [];
+        for (var i = 0; i < list.length; i++) {
+            if (list[i] !== item) {
+                result.push(list[i]);
+            }
+        }
+        return result;
+    }
+
+    function copyOf(object) {
+        var result = {};
+        for (var key in object) {
+            if (Object.prototype.hasOwnProperty.call(object, key)) {
+                result[key] = object[key];
+            }
+        }
+        return result;
+    }
+
+    // --- Remembering a failed WebSocket for the browser session -----------------------
+
+    function stored(key) {
+        try {
+            return window.sessionStorage ? window.sessionStorage.getItem(key) : null;
+        } catch (e) {
+            return null; // storage disabled (private mode, policy): just do not remember
+        }
+    }
+
+    function store(key, value) {
+        try {
+            if (!window.sessionStorage) {
+                return;
+            }
+            if (value === null) {
+                window.sessionStorage.removeItem(key);
+            } else {
+                window.sessionStorage.setItem(key, value);
+            }
+        } catch (e) {
+            // storage full or disabled: remembering is an optimisation only
+        }
+    }
+
+    function websocketRememberedAsFailed() {
+        if (stored(WEBSOCKET_WORKED_KEY)) {
+            return false;
+        }
+        var until = parseInt(stored(WEBSOCKET_FAILED_KEY), 10);
+        return !isNaN(until) && until > now();
+    }
+
+    function rememberWebsocketFailed() {
+        if (!stored(WEBSOCKET_WORKED_KEY)) {
+            store(WEBSOCKET_FAILED_KEY, String(now() + WEBSOCKET_FAILURE_MEMORY_MS));
+        }
+    }
+
+    function rememberWebsocketWorked() {
+        store(WEBSOCKET_WORKED_KEY, "1");
+        store(WEBSOCKET_FAILED_KEY, null);
+    }
+
+    // --- Choosing the transports -------------------------------------------------------
+
+    function readPolicy() {
+        var node = byId("policy");
+        return JSON.parse(node.text || node.textContent);
+    }
+
+    /** The profile's transports, minus a WebSocket this browser cannot or should not use. */
+    function chooseTransports(allowed) {
+        if (allowed.length < 2 || allowed.indexOf("websocket") === -1) {
+            return { transports: allowed, why: "" };
+        }
+        if (!window.WebSocket && !window.MozWebSocket) {
+            return { transports: without(allowed, "websocket"), why: "this browser has no WebSocket" };
+        }
+        if (websocketRememberedAsFailed()) {
+            return {
+                transports: without(allowed, "websocket"),
+                why: "WebSocket failed earlier in this browser session"
+            };
+        }
+        return { transports: allowed, why: "" };
+    }
+
+    var policy = readPolicy();
+    var choice = chooseTransports(policy.transports);
+    if (choice.transports[0] === "websocket" && !window.WebSocket && !window.MozWebSocket) {
+        notify("This browser has no WebSocket, and the gateway's profile (" + policy.profile +
+            ") allows nothing else.");
+        setStatus("disconnected");
+        return;
+    }
+    if (choice.why) {
+        notify("Using " + choice.transports.join(", ") + ": " + choice.why + ".");
+    }
+
+    var options = copyOf(policy);
+    options.transports = choice.transports;
+    var socket = window.io(options);
+    var manager = socket.io;
+
+    function websocketFirst() {
+        var list = manager.opts.transports;
+        return list.length > 1 && list[0] === "websocket";
+    }
+
+    function dropWebsocket() {
+        manager.opts.transports = without(manager.opts.transports, "websocket");
+    }
+
+    var giveUpTimer = null;
+
+    function armWebsocketGiveUp() {
+        clearTimeout(giveUpTimer);
+        if (!websocketFirst()) {
+            return;
+        }
+        giveUpTimer = setTimeout(function () {
+            // Still no open and no error from this attempt, and still on the WebSocket:
+            // it hangs, or it closed without an error (tryAllTransports only moves on after an
+            // error, and the Manager would wait for its 20 s connect timeout).
+            var engine = manager.engine;
+            var stuck = engine && engine.readyState !== "open" && engine.transport &&
+                engine.transport.name === "websocket";
+            if (stuck && !socket.connected) {
+                rememberWebsocketFailed();
+                dropWebsocket();
+                notify("WebSocket did not open within " + WEBSOCKET_GIVE_UP_MS + " ms; using polling.");
+                // Restart the attempt with the new list: the Manager keeps no handle on a
+                // half-open engine it could retarget.
+                socket.disconnect();
+                socket.connect();
+            }
+        }, WEBSOCKET_GIVE_UP_MS);
+    }
+
+    armWebsocketGiveUp();
+
+    // --- Connection state and live transport -------------------------------------------
+
+    var everConnected = false;
+    var connection = 0; // counts connections, so acks from an old one are recognised
+
+    function setStatus(state, detail) {
+        setText(view.status, state);
+        view.status.className = "state " + state;
+        view.status.title = detail || "";
+    }
+
+    function showTransport(name) {
+        setText(view.transport, name || "none");
+    }
+
+    manager.on("open", function () {
+        clearTimeout(giveUpTimer);
+        var engine = manager.engine;
+        if (engine.transport.name === "websocket") {
+            rememberWebsocketWorked();
+        } else if (websocketFirst()) {
+            // tryAllTransports moved on from a WebSocket that failed: polling works, WebSocket did not.
+            rememberWebsocketFailed();
+            dropWebsocket();
+        }
+        showTransport(engine.transport.name); // before any upgrade probe starts
+        engine.on("upgrade", function (transport) {
+            if (transport.name === "websocket") {
+                rememberWebsocketWorked();
+            }
+            showTransport(transport.name);
+        });
+    });
+
+    manager.on("error", function () {
+        clearTimeout(giveUpTimer); // the attempt failed as a whole (gateway down): not the WebSocket's fault
+    });
+
+    manager.on("reconnect_attempt", function () {
+        armWebsocketGiveUp();
+        setStatus(everConnected ? "reconnecting" : "connecting");
+    });
+
+    socket.on("connect", function () {
+        everConnected = true;
+        connection += 1;
+        setStatus("connected");
+        showTransport(manager.engine.transport.name);
+        chat.onConnected();
+    });
+
+    socket.on("disconnect", function (reason) {
+        showTransport("none");
+        setStatus(socket.active ? "reconnecting" : "disconnected", reason);
+        chat.onDisconnected();
+    });
+
+    socket.on("connect_error", function (error) {
+        var state = !socket.active ? "disconnected" : everConnected ? "reconnecting" : "connecting";
+        setStatus(state, error && error.message);
+    });
+
+    // --- The original demo: sendMessage -> helloBack, with the round trip ----------------
+
+    var helloSentAt = null;
+
+    view.hello.addEventListener("click", function () {
+        setText(view.reply, "");
+        setText(view.rtt, "");
+        helloSentAt = now();
+        socket.emit("sendMessage", { message: "Hello" });
+    }, false);
+
+    socket.on("helloBack", function (data) {
+        setText(view.reply, data && data.message ? String(data.message) : "");
+        if (helloSentAt !== null) {
+            setText(view.rtt, (now() - helloSentAt) + " ms");
+            helloSentAt = null;
+        }
+    });
+
+    // --- The chat --------------------------------------------------------------------------
+
+    function errorText(ack) {
+        var error = ack && ack.error;
+        if (!error) {
+            return "The gateway gave no answer.";
+        }
+        return String(error.message || error.code);
+    }
+
+    function formatTime(ts) {
+        if (typeof ts === "number") {
+            ts = ts < 1e11 ? ts * 1000 : ts; // seconds or milliseconds since the epoch
+        }
+        var date = new Date(ts);
+        if (isNaN(date.getTime())) {
+            return "";
+        }
+        var minutes = date.getMinutes();
+        return date.getHours() + ":" + (minutes < 10 ? "0" : "") + minutes;
+    }
+
+    function span(className, text) {
+        var element = document.createElement("span");
+        element.className = className;
+        element.appendChild(document.createTextNode(text));
+        return element;
+    }
+
+    var chat = {
+        name: "",
+        room: "",
+        joined: false,      // joined on the current connection
+        lastId: null,       // the last message id seen in the room: `since` on rejoin
+        seen: {},           // message id -> true, so a replay shows nothing twice
+        pending: {},        // client_id -> element of a message not yet stored
+        outbox: [],         // messages not yet acknowledged, oldest first
+        inFlight: null,     // {item, connection} while the oldest waits for its ack
+        clientCounter: 0
+    };
+
+    chat.newClientId = function () {
+        chat.clientCounter += 1;
+        return "c" + now().toString(36) + Math.random().toString(36).slice(2, 8) + "-" + chat.clientCounter;
+    };
+
+    chat.clearRoom = function (room) {
+        for (var i = 0; i < chat.outbox.length; i++) {
+            chat.markFailed(chat.outbox[i], "not sent: you left " + chat.outbox[i].room);
+        }
+        chat.outbox = [];
+        chat.inFlight = null;
+        chat.room = room;
+        chat.joined = false;
+        chat.lastId = null;
+        chat.seen = {};
+        chat.pending = {};
+        while (view.messages.firstChild) {
+            view.messages.removeChild(view.messages.firstChild);
+        }
+        setText(view.members, "");
+    };
+
+    chat.showMembers = function (members) {
+        setText(view.members, members && members.length ? "In the room: " + members.join(", ") : "");
+    };
+
+    /** Put a stored message in its place by id; pending ones stay last. */
+    chat.place = function (message) {
+        if (chat.seen[message.id]) {
+            return;
+        }
+        chat.seen[message.id] = true;
+        if (chat.lastId === null || message.id > chat.lastId) {
+            chat.lastId = message.id;
+        }
+        var element = chat.pending[message.client_id];
+        if (element) {
+            delete chat.pending[message.client_id];
+            element.parentNode.removeChild(element);
+            element.className = "mine";
+        } else {
+            element = document.createElement("li");
+            element.appendChild(span("name", String(message.name)));
+            element.appendChild(span("text", String(message.text)));
+            element.appendChild(span("time", ""));
+        }
+        element.setAttribute("data-id", String(message.id));
+        setText(element.lastChild, formatTime(message.ts));
+        var before = null;
+        var children = view.messages.childNodes;
+        for (var i = 0; i < children.length; i++) {
+            if (children[i].nodeType !== 1) {
+                continue; // not an element
+            }
+            var id = children[i].getAttribute("data-id");
+            if (id === null || Number(id) > message.id) {
+                before = children[i];
+                break;
+            }
+        }
+        view.messages.insertBefore(element, before);
+        view.messages.scrollTop = view.messages.scrollHeight;
+    };
+
+    chat.showPending = function (item) {
+        var element = document.createElement("li");
+        element.className = "mine pending";
+        element.setAttribute("data-client-id", item.client_id);
+        element.appendChild(span("name", chat.name));
+        element.appendChild(span("text", item.text));
+        element.appendChild(span("time", "sending"));
+        view.messages.appendChild(element);
+        view.messages.scrollTop = view.messages.scrollHeight;
+        chat.pending[item.client_id] = element;
+    };
+
+    chat.markFailed = function (item, why) {
+        var element = chat.pending[item.client_id];
+        if (element) {
+            delete chat.pending[item.client_id];
+            element.className = "mine failed";
+            setText(element.lastChild, why);
+        }
+    };
+
+    chat.join = function () {
+        if (!chat.room || !socket.connected) {
+            return; // joins (again) on connect
+        }
+        var payload = { room: chat.room, name: chat.name };
+        if (chat.lastId !== null) {
+            payload.since = chat.lastId;
+        }
+        var joinedOn = connection;
+        var room = chat.room;
+        socket.emit("join", payload, function (ack) {
+            if (joinedOn !== connection || room !== chat.room) {
+                return; // an answer for a connection or room that is gone
+            }
+            if (!ack || !ack.ok) {
+                notify("Could not join " + room + ": " + errorText(ack));
+                return;
+            }
+            chat.joined = true;
+            notify("");
+            chat.showMembers(ack.members);
+            var history = ack.history || [];
+            for (var i = 0; i < history.length; i++) {
+                chat.place(history[i]);
+            }
+            if (ack.truncated && chat.lastId !== null) {
+                chat.join(); // the replay was cut at the profile's replay_limit: fetch the rest
+                return;
+            }
+            chat.flush();
+        });
+    };
+
+    /** Send the oldest unacknowledged message, one at a time so the order is kept. */
+    chat.flush = function () {
+        if (!socket.connected || !chat.joined || !chat.outbox.length) {
+            return;
+        }
+        if (chat.inFlight && chat.inFlight.connection === connection) {
+            return;
+        }
+        var item = chat.outbox[0];
+        var sentOn = connection;
+        chat.inFlight = { item: item, connection: sentOn };
+        socket.emit("message", { room: item.room, text: item.text, client_id: item.client_id }, function (ack) {
+            if (!chat.inFlight || chat.inFlight.item !== item || sentOn !== connection) {
+                return; // resent on a later connection: that ack counts
+            }
+            chat.inFlight = null;
+            var code = ack && ack.error && ack.error.code;
+            if (ack && ack.ok) {
+                chat.outbox.shift();
+                chat.place({ id: ack.id, ts: ack.ts, client_id: item.client_id, name: chat.name, text: item.text });
+            } else if (code === "rate_limited") {
+                setTimeout(chat.flush, RATE_LIMIT_RETRY_MS);
+                return;
+            } else if (code === "not_in_room") {
+                chat.joined = false;
+                chat.join();
+                return;
+            } else {
+                chat.outbox.shift();
+                chat.markFailed(item, errorText(ack));
+                notify("Message not sent: " + errorText(ack));
+            }
+            chat.flush();
+        });
+    };
+
+    chat.onConnected = function () {
+        chat.joined = false;
+        chat.inFlight = null;
+        chat.join();
+    };
+
+    chat.onDisconnected = function () {
+        chat.joined = false;
+    };
+
+    socket.on("message", function (message) {
+        if (message && message.room === chat.room) {
+            chat.place(message);
+        }
+    });
+
+    socket.on("presence", function (presence) {
+        if (presence && presence.room === chat.room) {
+            chat.showMembers(presence.members);
+        }
+    });
+
+    view.joinForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var name = trim(view.name.value);
+        var room = trim(view.room.value);
+        if (!name || !room) {
+            notify("Type a name and a room first.");
+            return;
+        }
+        if (room !== chat.room) {
+            if (chat.room && socket.connected) {
+                socket.emit("leave", { room: chat.room });
+            }
+            chat.clearRoom(room);
+        }
+        chat.name = name;
+        chat.joined = false;
+        chat.join();
+    }, false);
+
+    view.sendForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var text = view.text.value;
+        if (!trim(text)) {
+            return;
+        }
+        if (!chat.room) {
+            notify("Join a room first.");
+            return;
+        }
+        var item = { room: chat.room, text: text, client_id: chat.newClientId() };
+        chat.outbox.push(item);
+        chat.showPending(item);
+        view.text.value = "";
+        chat.flush();
+    }, false);
+})();
