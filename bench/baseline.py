@@ -6,7 +6,7 @@ benchmark's ratios measure the gateway, not the configuration of the worker.
 It answers the demo's ``sendMessage`` and a minimal ``join``/``message`` room
 broadcast with the chat API's shapes, so the same load script drives both.
 
-    gunicorn -k gevent -w 1 --worker-connections 20000 bench.baseline:app
+    gunicorn -c bench/baseline_gunicorn.conf.py bench.baseline:app
 """
 
 from __future__ import annotations

@@ -20,10 +20,7 @@ VENV_BIN = Path(sys.executable).parent
 #: The gateway as a PaaS runs it (the Procfile's web: line), with the bench profile.
 GATEWAY_COMMAND = "gunicorn -c gunicorn.conf.py app:app"
 #: The plain stack on the same worker: one gevent process, same worker_connections.
-BASELINE_COMMAND = (
-    "gunicorn -k gevent -w 1 --worker-connections 20000 --no-control-socket "
-    "--timeout 75 -b 127.0.0.1:$PORT bench.baseline:app"
-)
+BASELINE_COMMAND = "gunicorn -c bench/baseline_gunicorn.conf.py -b 127.0.0.1:$PORT bench.baseline:app"
 
 
 def free_port() -> int:
