@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from clients import node_hello, python_hello
 from conftest import ROOT, clean_env, procfile_command
+from wire import websocket_attempt
 
 HELLO = "Hello back!"
 
@@ -74,3 +75,12 @@ def test_python_app_serves_without_gunicorn(start_gateway, mode):
     assert node_hello(gateway.url, ["polling", "websocket"])["upgraded"] is True
     if mode == "eventlet":
         assert "eventlet's maintainers discourage new use" in gateway.log()
+
+
+def test_python_app_web_role_refuses_websocket_with_its_reason(start_gateway):
+    """The IIS path (`python app.py`, web-role) answers a WebSocket attempt with the gate's 400 and body."""
+    gateway = start_gateway(command="python app.py", GATEWAY_PROFILE="web-role")
+    status, body = websocket_attempt(gateway.url, "EIO=4&transport=websocket")
+    assert status == 400
+    assert "Refused by gateway profile 'web-role'" in body
+    assert python_hello(gateway.url, ["polling"])["reply"] == HELLO

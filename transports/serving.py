@@ -141,7 +141,7 @@ def _gevent_websocket_handler() -> type:
             if self.environ.get("HTTP_UPGRADE", "").lower() != "websocket":
                 return super().run_application()
             try:
-                self.application(self.environ, self.start_response)
+                super().run_application()  # a refusal by the gate is an ordinary response
             finally:
                 self.close_connection = True
 
