@@ -30,6 +30,7 @@ class Profile:
     instance_tag: str
     message_queue: str
     websocket_compression: bool
+    websocket_driver: str
     async_handlers: bool
     http_compression: bool
     log_level: str

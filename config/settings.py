@@ -240,6 +240,15 @@ SETTINGS: tuple[Setting, ...] = (
         "zlib context of about 90 KiB while idle, and chat frames are too small to gain (bench/RESULTS.md).",
     ),
     Setting(
+        "websocket_driver",
+        _choice("inline", "simple-websocket"),
+        "simple-websocket",
+        "How WebSocket frames are read and written under gevent. `inline`: in the connection's own "
+        "green thread, without simple-websocket's reader thread (transports/inline_ws.py); "
+        "`simple-websocket`: python-engineio's driver. With `websocket_compression` on, or outside "
+        "gevent, simple-websocket (or the async mode's own) is used either way.",
+    ),
+    Setting(
         "async_handlers",
         _bool,
         False,

@@ -7,8 +7,9 @@ Two holes in the libraries, closed here:
   closes that WebSocket (1007) and nothing else.
 - python-socketio raises on a Socket.IO packet it cannot decode. The gateway
   answers it with an ``error`` event instead, and the connection carries on.
-simple-websocket is also told the profile's size limit, so an oversized frame
-is refused with close code 1009 before it is buffered whole.
+The WebSocket driver (simple-websocket, or transports/inline_ws.py) is also told
+the profile's size limit, so an oversized frame is refused with close code 1009
+before it is buffered whole.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs
 import socketio
 from engineio.payload import Payload
 
+from config.profile import Profile
 from ops import metrics
 
 log = logging.getLogger("rolegate.transports")
@@ -95,17 +97,47 @@ class CheckedWebSocket:
         return getattr(self._ws, name)
 
 
-def guard_websockets(eio: Any, max_bytes: int) -> None:
-    """Put CheckedWebSocket and the size limit between python-engineio and its WebSocket driver."""
-    make_websocket = eio._async.get("websocket")
-    if make_websocket is None:
+def websocket_driver(profile: Profile) -> str:
+    """The driver in force: ``inline`` only where it applies (gevent, no permessage-deflate)."""
+    if (
+        profile.websocket_driver == "inline"
+        and profile.async_mode == "gevent"
+        and not profile.websocket_compression
+    ):
+        return "inline"
+    return "simple-websocket"
+
+
+def guard_websockets(eio: Any, profile: Profile) -> None:
+    """Install the profile's WebSocket driver, with CheckedWebSocket and the size limit in front.
+
+    The one place that chooses the driver: inline (transports/inline_ws.py) or the async mode's
+    own (simple-websocket under gevent and threading).
+    """
+    library_websocket = eio._async.get("websocket")
+    if library_websocket is None:
         return
+    max_bytes = profile.max_message_bytes
+    make_websocket = library_websocket
+    driver = websocket_driver(profile)
+    if driver != profile.websocket_driver:
+        log.info(
+            "WebSocket driver %s, not %s: the inline driver runs under gevent without "
+            "websocket_compression only",
+            driver,
+            profile.websocket_driver,
+        )
+    if driver == "inline":
+        from transports.inline_ws import InlineWebSocketWSGI
+
+        def make_websocket(handler: Callable, server: Any) -> Any:
+            return InlineWebSocketWSGI(handler, server, max_bytes, fallback=library_websocket)
 
     def checked_factory(handler: Callable, server: Any) -> Any:
         def checked_handler(ws: Any) -> Any:
-            inner = getattr(ws, "ws", None)  # simple_websocket.Server, where it is the driver
+            inner = getattr(ws, "ws", None)  # simple_websocket.Server or InlineWebSocket
             if inner is not None:
-                inner.max_message_size = max_bytes
+                inner.max_message_size = max_bytes  # simple-websocket's name for the limit
             return handler(CheckedWebSocket(ws))
 
         return make_websocket(checked_handler, server)
