@@ -242,7 +242,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "websocket_driver",
         _choice("inline", "simple-websocket"),
-        "simple-websocket",
+        "inline",
         "How WebSocket frames are read and written under gevent. `inline`: in the connection's own "
         "green thread, without simple-websocket's reader thread (transports/inline_ws.py); "
         "`simple-websocket`: python-engineio's driver. With `websocket_compression` on, or outside "

@@ -174,3 +174,18 @@ def test_python_app_py_uses_the_inline_driver_too(start_gateway):
     assert close_code(ws) == 1009
     ws.close()
     assert "Traceback" not in gateway.log()
+
+
+@pytest.mark.parametrize("driver", ["simple-websocket", "inline"])
+def test_either_driver_chats_and_refuses_what_guard_refuses(start_gateway, driver):
+    """Both drivers chat, and the guard's 1009 and 1007 hold for both."""
+    gateway = start_gateway(GATEWAY_WEBSOCKET_DRIVER=driver, GATEWAY_MAX_MESSAGE_BYTES=str(MAX_BYTES))
+    ws = connect(gateway)
+    ws.send(HELLO)
+    assert hello_back(ws) == {"message": "Hello back!"}
+    ws.send("4" + "x" * (MAX_BYTES + 1))
+    assert close_code(ws) == 1009
+    ws = connect(gateway)
+    ws.send("x-not-a-packet")
+    assert close_code(ws) == 1007
+    assert "Traceback" not in gateway.log()
