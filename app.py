@@ -17,7 +17,7 @@ import socketio  # noqa: E402
 from flask import Flask, Response, jsonify, request  # noqa: E402
 
 import chat  # noqa: E402
-from chat.history import open_history  # noqa: E402
+from chat.history import describe, open_history  # noqa: E402
 from config import ConfigError, Profile, load_profile, load_profile_or_exit  # noqa: E402
 from config.loading import exit_with  # noqa: E402
 from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
@@ -83,6 +83,7 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     engineio_app = socketio.WSGIApp(sio, flask_app.wsgi_app, socketio_path=SOCKETIO_PATH)
     flask_app.wsgi_app = TransportGate(engineio_app, profile, SOCKETIO_PATH)
     log.info("%s", profile.summary())
+    log.info("chat history kept in %s", describe(profile.database_url))
     return flask_app
 
 

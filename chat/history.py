@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,6 +111,14 @@ class SqliteHistory:
 
     def close(self) -> None:
         self.db.close()
+
+
+def describe(url: str) -> str:
+    """Where history is kept, for the start-up log: a file path, or a URL without its password."""
+    if url.startswith("sqlite:///"):
+        return f"SQLite file {sqlite_path(url)}"
+    parts = urlsplit(url)
+    return f"Redis at {parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
 
 
 def open_history(url: str, async_mode: str) -> History:

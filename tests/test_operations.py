@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import time
@@ -41,6 +42,11 @@ def test_metrics_count_connections_upgrades_refusals_messages_errors_and_history
         # A WebSocket request whose Upgrade header a proxy dropped.
         status, _ = get(gateway.url, "/socket.io/?EIO=4&transport=websocket")
         assert status == 400
+        # A polling payload that does not decode.
+        conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        conn.request("POST", "/socket.io/?EIO=4&transport=polling&sid=x", body=b"not a packet")
+        assert conn.getresponse().status == 400
+        conn.close()
 
         content_type, samples = scrape(gateway.url)
     finally:
@@ -52,6 +58,8 @@ def test_metrics_count_connections_upgrades_refusals_messages_errors_and_history
     assert samples[("rolegate_upgrades_total", ())] == 1
     refused = (("reason", "no_upgrade_header"), ("transport", "websocket"))
     assert samples[("rolegate_refused_requests_total", refused)] == 1
+    malformed = (("reason", "malformed"), ("transport", "polling"))
+    assert samples[("rolegate_refused_requests_total", malformed)] == 1
     assert samples[("rolegate_events_total", (("event", "message"),))] == 2
     assert samples[("rolegate_errors_total", (("code", "not_in_room"),))] == 1
     assert samples[("rolegate_history_write_seconds_count", ())] == 1

@@ -112,6 +112,7 @@ def test_worker_role_logs_profile_and_transport_per_connection(worker_role):
     log = worker_role.log()
     assert "profile 'worker-role' in force: websocket then polling, upgrade offered" in log
     assert "over polling from 127.0.0.1" in log
+    assert "chat history kept in SQLite file " in log and "history.db" in log
     # One line per connection, none per message: a log write per event cost 12% of WebSocket time
     # (bench/RESULTS.md). The per-message line is there at GATEWAY_LOG_LEVEL=debug.
     assert "sent sendMessage" not in log

@@ -81,6 +81,7 @@ class TransportGate:
             if environ.get("REQUEST_METHOD") == "POST":
                 malformed = self.check_payload(environ)
                 if malformed:
+                    metrics.REFUSED.labels(request.transport.name, "malformed").inc()
                     log.warning("refused a polling payload from %s: %s", client_address(environ), malformed)
                     return self.refuse(
                         "400 BAD REQUEST", f"malformed Engine.IO payload: {malformed}", start_response
