@@ -28,8 +28,8 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("logging", ("logging/",)),
     ("permessage-deflate (zlib)", ("wsproto/extensions",)),
     (
-        "WebSocket framing (wsproto, simple-websocket, gevent-websocket)",
-        ("wsproto", "simple_websocket", "geventwebsocket"),
+        "WebSocket framing (wsproto, simple-websocket, gevent-websocket, inline driver)",
+        ("wsproto", "simple_websocket", "geventwebsocket", "transports/inline_ws.py"),
     ),
     ("gateway worker handler (transports/worker.py)", ("transports/worker.py",)),
     ("gateway gate, guard and handlers", ("transports/", "chat/", "app.py")),

@@ -295,7 +295,11 @@ class InlineWebSocket:
 
     def _write(self, data: bytes) -> None:
         with self._send_lock:
-            self._sock.sendall(data)
+            # A chat frame goes out in one send(); gevent's sendall() costs a getsockopt() and
+            # a clock read per call first (py-spy: 1.5%), so it only sends what is left.
+            sent = self._sock.send(data)
+            if sent < len(data):
+                self._sock.sendall(memoryview(data)[sent:])
 
     def _drop(self) -> None:
         """Close timeout: unblock a reader still waiting for a client that never answered."""
