@@ -69,4 +69,6 @@ def client_options(profile: Profile) -> dict[str, Any]:
         "pingInterval": int(profile.ping_interval * 1000),
         "pingTimeout": int(profile.ping_timeout * 1000),
         "maxPayload": profile.max_message_bytes,
+        # Not a socket.io-client option: the page's text box takes no more than the server accepts.
+        "maxTextLength": profile.max_text_length,
     }

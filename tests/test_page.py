@@ -365,6 +365,10 @@ def test_refused_messages_say_why_and_rate_limited_ones_are_not_lost(start_gatew
     # Over the rate, each waits for its turn: all arrive, once, in the order typed.
     page.wait_texts(["one", "two", "three"], seconds=20)
     assert "(rate_limited)" in gateway.log()
+    # The text box takes at most max_text_length; a page served before the limit was lowered does not
+    # know the new one, and must still show the server's refusal.
+    assert page.page.get_attribute("#text", "maxlength") == "20"
+    page.page.evaluate("document.getElementById('text').removeAttribute('maxlength')")
     page.send("x" * 21)
     failed = page.page.locator("#messages li.failed")
     expect(failed.locator(".text")).to_have_text(["x" * 21])

@@ -162,3 +162,14 @@ def test_user_profile_may_extend_a_preset(tmp_path):
 def test_scale_out_settings_are_checked(environ, message):
     with pytest.raises(ConfigError, match=message):
         load_profile(environ=environ)
+
+
+def test_page_text_box_takes_no_more_than_the_server_accepts(monkeypatch, tmp_path):
+    from conftest import Gateway
+
+    from app import create_app
+
+    for var, value in {**Gateway.default_env(tmp_path), "GATEWAY_MAX_TEXT_LENGTH": "140"}.items():
+        monkeypatch.setenv(var, value)
+    page = create_app("worker-role").test_client().get("/").get_data(as_text=True)
+    assert 'id="text"' in page and 'maxlength="140"' in page
