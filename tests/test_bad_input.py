@@ -8,7 +8,6 @@ a well-behaved user on another connection still chats.
 from __future__ import annotations
 
 import http.client
-import json
 import time
 from collections.abc import Iterator
 
@@ -18,7 +17,7 @@ from chat_client import ChatUser, wait_for
 from conftest import Gateway, procfile_command
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from wire import handshake
+from wire import close_code, handshake, next_event, raw_websocket
 
 MAX_BYTES = 4096
 URL_CHARS = st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="#%")
@@ -78,29 +77,6 @@ def polling_session(gateway: Gateway) -> str:
     status, body = request(gateway, "GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
     assert status == 200 and body.startswith("40"), body
     return sid
-
-
-def raw_websocket(gateway: Gateway) -> websocket.WebSocket:
-    """A WebSocket with the Socket.IO namespace connected, speaking raw packets."""
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{gateway.port}/socket.io/?EIO=4&transport=websocket", timeout=10
-    )
-    assert ws.recv().startswith("0")
-    ws.send("40")
-    assert ws.recv().startswith("40")
-    return ws
-
-
-def next_event(ws: websocket.WebSocket, name: str) -> list:
-    """Read frames until the Socket.IO event ``name`` arrives (pings are answered)."""
-    while True:
-        frame = ws.recv()
-        if frame == "2":
-            ws.send("3")
-        elif frame.startswith("42"):
-            event = json.loads(frame[2:])
-            if event[0] == name:
-                return event
 
 
 # --- Engine.IO HTTP -----------------------------------------------------------------
@@ -187,7 +163,7 @@ def test_fuzzed_http_left_the_bystander_unharmed(gateway, bystander):
 
 
 def test_invalid_engineio_frame_closes_only_that_websocket(gateway, bystander):
-    ws = raw_websocket(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send("x-not-a-packet")
     opcode, data = ws.recv_data(control_frame=True)
     assert opcode == websocket.ABNF.OPCODE_CLOSE
@@ -197,18 +173,16 @@ def test_invalid_engineio_frame_closes_only_that_websocket(gateway, bystander):
 
 
 def test_oversized_websocket_frame_is_refused_with_close_1009(gateway, bystander):
-    ws = raw_websocket(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send("4" + "x" * (MAX_BYTES + 10))
-    opcode, data = ws.recv_data(control_frame=True)
-    assert opcode == websocket.ABNF.OPCODE_CLOSE
-    assert int.from_bytes(data[:2], "big") == 1009
+    assert close_code(ws) == 1009
     still_fine(gateway, bystander)
 
 
 @FUZZ
 @given(frames=st.lists(st.one_of(st.text(max_size=80), st.binary(max_size=40)), min_size=1, max_size=4))
 def test_fuzz_websocket_frames_never_break_the_server(gateway, bystander, frames):
-    ws = raw_websocket(gateway)
+    ws = raw_websocket(gateway.url)
     try:
         for frame in frames:
             ws.send_binary(frame) if isinstance(frame, bytes) else ws.send(frame)
@@ -229,7 +203,7 @@ def test_fuzzed_frames_left_the_bystander_unharmed(gateway, bystander):
 def test_undecodable_socketio_packet_gets_an_error_event_and_the_connection_carries_on(
     gateway, bystander, packet
 ):
-    ws = raw_websocket(gateway)
+    ws = raw_websocket(gateway.url)
     try:
         ws.send(packet)
         error = next_event(ws, "error")
@@ -246,7 +220,7 @@ def test_undecodable_socketio_packet_gets_an_error_event_and_the_connection_carr
 def test_fuzz_socketio_packets_never_cost_the_connection(gateway, bystander, packet):
     # Not fuzz: "1" is a client leaving the namespace, "5"/"6" announce binary attachments to come.
     assume(not packet.startswith(("1", "5", "6")))
-    ws = raw_websocket(gateway)
+    ws = raw_websocket(gateway.url)
     try:
         ws.send("4" + packet)
         ws.send('42["sendMessage",{}]')

@@ -7,7 +7,6 @@ before the payload arrives), and text that is not UTF-8.
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import websocket
 from chat_client import ChatUser
 from conftest import Gateway, procfile_command
 from websocket import ABNF
+from wire import close_code, next_event, raw_websocket
 
 MAX_BYTES = 4096
 HELLO = '42["sendMessage",{"message":"hi"}]'
@@ -30,35 +30,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     server.stop()
 
 
-def connect(gateway: Gateway) -> websocket.WebSocket:
-    """A WebSocket with the Socket.IO namespace connected, speaking raw packets."""
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{gateway.port}/socket.io/?EIO=4&transport=websocket", timeout=10
-    )
-    assert ws.recv().startswith("0")
-    ws.send("40")
-    assert ws.recv().startswith("40")
-    return ws
-
-
-def hello_back(ws: websocket.WebSocket) -> dict:
-    """Read frames until helloBack arrives; Engine.IO pings are answered."""
-    while True:
-        packet = ws.recv()
-        if packet == "2":
-            ws.send("3")
-        elif packet.startswith("42"):
-            event = json.loads(packet[2:])
-            if event[0] == "helloBack":
-                return event[1]
-
-
-def close_code(ws: websocket.WebSocket) -> int:
-    opcode, data = ws.recv_data(control_frame=True)
-    assert opcode == ABNF.OPCODE_CLOSE
-    return int.from_bytes(data[:2], "big")
-
-
 def server_hung_up(ws: websocket.WebSocket) -> bool:
     """The server closed the TCP connection after the closing handshake."""
     ws.sock.settimeout(10)
@@ -69,54 +40,54 @@ def server_hung_up(ws: websocket.WebSocket) -> bool:
 
 
 def test_round_trip_and_a_message_in_three_fragments(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send(HELLO)
-    assert hello_back(ws) == {"message": "Hello back!"}
+    assert next_event(ws, "helloBack")[1] == {"message": "Hello back!"}
     ws.send_frame(ABNF.create_frame(HELLO[:5], ABNF.OPCODE_TEXT, fin=0))
     ws.send_frame(ABNF.create_frame(HELLO[5:20], ABNF.OPCODE_CONT, fin=0))
     ws.ping(b"between fragments")  # a control frame may come between fragments
     ws.send_frame(ABNF.create_frame(HELLO[20:], ABNF.OPCODE_CONT, fin=1))
     opcode, data = ws.recv_data(control_frame=True)
     assert (opcode, data) == (ABNF.OPCODE_PONG, b"between fragments")
-    assert hello_back(ws) == {"message": "Hello back!"}
+    assert next_event(ws, "helloBack")[1] == {"message": "Hello back!"}
     ws.close()
 
 
 def test_a_large_message_in_many_frames_arrives_whole(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     text = "é" * 1500  # 3,000 bytes of UTF-8, split inside characters
     message = f'42["sendMessage",{{"message":"{text}"}}]'.encode()
     pieces = [message[i : i + 7] for i in range(0, len(message), 7)]
     for index, piece in enumerate(pieces):
         opcode = ABNF.OPCODE_TEXT if index == 0 else ABNF.OPCODE_CONT
         ws.send_frame(ABNF.create_frame(piece, opcode, fin=int(index == len(pieces) - 1)))
-    assert hello_back(ws) == {"message": "Hello back!"}
+    assert next_event(ws, "helloBack")[1] == {"message": "Hello back!"}
     ws.close()
 
 
 def test_ping_gets_a_pong_with_its_payload(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.ping(b"are you there")
     assert ws.recv_data(control_frame=True) == (ABNF.OPCODE_PONG, b"are you there")
     ws.close()
 
 
 def test_client_close_is_answered_then_the_server_hangs_up(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send_close(1001, b"going away")
     assert close_code(ws) == 1001
     assert server_hung_up(ws)
 
 
 def test_engineio_close_packet_gets_a_close_frame_from_the_server(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send("1")  # Engine.IO close: the server ends the session and starts the closing handshake
     assert close_code(ws) == 1000  # websocket-client answers it
     assert server_hung_up(ws)
 
 
 def test_oversized_fragmented_message_is_refused_with_1009_before_its_payload(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send_frame(ABNF.create_frame("4" + "x" * 3000, ABNF.OPCODE_TEXT, fin=0))
     # A continuation that would take the message over the limit: only its header is sent.
     header = ABNF.create_frame("y" * 2000, ABNF.OPCODE_CONT, fin=1).format()[:8]
@@ -128,21 +99,21 @@ def test_oversized_fragmented_message_is_refused_with_1009_before_its_payload(ga
 
 
 def test_single_oversized_frame_is_refused_with_1009(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send("4" + "x" * (MAX_BYTES + 1))
     assert close_code(ws) == 1009
     ws.close()
 
 
 def test_text_that_is_not_utf8_is_refused_with_1007(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send_frame(ABNF.create_frame(b"4\xff\xfe not utf-8", ABNF.OPCODE_TEXT))
     assert close_code(ws) == 1007
     ws.close()
 
 
 def test_unmasked_frame_is_a_protocol_error_1002(gateway):
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.sock.sendall(b"\x81\x02" + b"41")  # text "41", no mask: clients must mask
     assert close_code(ws) == 1002
     ws.close()
@@ -151,7 +122,7 @@ def test_unmasked_frame_is_a_protocol_error_1002(gateway):
 def test_vanished_clients_leave_the_others_unharmed(gateway):
     for _ in range(5):
         raw = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
-        ws = connect(gateway)
+        ws = raw_websocket(gateway.url)
         ws.send_frame(ABNF.create_frame("4" + "x" * 100, ABNF.OPCODE_TEXT, fin=0))
         ws.sock.close()  # gone in the middle of a message, without a close frame
         raw.close()
@@ -167,9 +138,9 @@ def test_python_app_py_uses_the_inline_driver_too(start_gateway):
     gateway = start_gateway(
         command="python app.py", GATEWAY_WEBSOCKET_DRIVER="inline", GATEWAY_MAX_MESSAGE_BYTES=str(MAX_BYTES)
     )
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send(HELLO)
-    assert hello_back(ws) == {"message": "Hello back!"}
+    assert next_event(ws, "helloBack")[1] == {"message": "Hello back!"}
     ws.send("4" + "x" * (MAX_BYTES + 1))
     assert close_code(ws) == 1009
     ws.close()
@@ -180,12 +151,12 @@ def test_python_app_py_uses_the_inline_driver_too(start_gateway):
 def test_either_driver_chats_and_refuses_what_guard_refuses(start_gateway, driver):
     """Both drivers chat, and the guard's 1009 and 1007 hold for both."""
     gateway = start_gateway(GATEWAY_WEBSOCKET_DRIVER=driver, GATEWAY_MAX_MESSAGE_BYTES=str(MAX_BYTES))
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send(HELLO)
-    assert hello_back(ws) == {"message": "Hello back!"}
+    assert next_event(ws, "helloBack")[1] == {"message": "Hello back!"}
     ws.send("4" + "x" * (MAX_BYTES + 1))
     assert close_code(ws) == 1009
-    ws = connect(gateway)
+    ws = raw_websocket(gateway.url)
     ws.send("x-not-a-packet")
     assert close_code(ws) == 1007
     assert "Traceback" not in gateway.log()

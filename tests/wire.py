@@ -8,6 +8,8 @@ import json
 import os
 from urllib.parse import urlsplit
 
+import websocket
+
 
 def handshake(url: str, query: str = "EIO=4&transport=polling") -> dict:
     """Open a polling session and return the server's open packet."""
@@ -38,3 +40,34 @@ def websocket_attempt(url: str, query: str) -> tuple[int, str]:
         "Sec-WebSocket-Version": "13",
     }
     return get(url, f"/socket.io/?{query}", headers)
+
+
+def raw_websocket(url: str) -> websocket.WebSocket:
+    """A WebSocket with the Socket.IO namespace connected, speaking raw packets."""
+    parts = urlsplit(url)
+    ws = websocket.create_connection(
+        f"ws://{parts.hostname}:{parts.port}/socket.io/?EIO=4&transport=websocket", timeout=10
+    )
+    assert ws.recv().startswith("0")
+    ws.send("40")
+    assert ws.recv().startswith("40")
+    return ws
+
+
+def next_event(ws: websocket.WebSocket, name: str) -> list:
+    """Read frames until the Socket.IO event ``name`` arrives (Engine.IO pings are answered)."""
+    while True:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        elif frame.startswith("42"):
+            event = json.loads(frame[2:])
+            if event[0] == name:
+                return event
+
+
+def close_code(ws: websocket.WebSocket) -> int:
+    """The code of the close frame the server sends next."""
+    opcode, data = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    return int.from_bytes(data[:2], "big")
