@@ -267,3 +267,11 @@ def test_gateways_on_one_redis_share_history(start_gateway, redis_server):
     finally:
         ann.close()
         bob.close()
+
+
+def test_join_without_since_gives_the_last_50(users):
+    room = new_room()
+    ann, bob = users("ann", "bob")
+    ann.join(room)
+    ids = [ann.say(room, f"m{i}")["id"] for i in range(55)]
+    assert [m["id"] for m in bob.join(room)["history"]] == ids[-50:]
