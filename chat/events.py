@@ -83,7 +83,9 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
         name = rooms.name_in(sid, post.room)
         if name is None:
             raise ChatError(NOT_IN_ROOM, f"join {post.room!r} before sending to it")
-        bucket = buckets.setdefault(sid, TokenBucket(profile.messages_per_second, profile.message_burst))
+        bucket = buckets.get(sid)
+        if bucket is None:  # built once per connection, not on every message
+            bucket = buckets[sid] = TokenBucket(profile.messages_per_second, profile.message_burst)
         if not bucket.take():
             raise ChatError(RATE_LIMITED, f"too many messages; retry in {bucket.retry_after():.1f} s")
         with metrics.history_write():
