@@ -58,7 +58,7 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     sio = GuardedServer(**server_options(profile))
     if profile.instance_tag:
         stamp_session_ids(sio.eio, profile.instance_tag)
-    guard_websockets(sio.eio, profile)
+    guard_websockets(sio, profile)
     history = open_history(profile.database_url, profile.async_mode)
     chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio

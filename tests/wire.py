@@ -42,11 +42,13 @@ def websocket_attempt(url: str, query: str) -> tuple[int, str]:
     return get(url, f"/socket.io/?{query}", headers)
 
 
-def raw_websocket(url: str) -> websocket.WebSocket:
+def raw_websocket(url: str, sockopt: tuple = ()) -> websocket.WebSocket:
     """A WebSocket with the Socket.IO namespace connected, speaking raw packets."""
     parts = urlsplit(url)
     ws = websocket.create_connection(
-        f"ws://{parts.hostname}:{parts.port}/socket.io/?EIO=4&transport=websocket", timeout=10
+        f"ws://{parts.hostname}:{parts.port}/socket.io/?EIO=4&transport=websocket",
+        timeout=10,
+        sockopt=sockopt,
     )
     assert ws.recv().startswith("0")
     ws.send("40")

@@ -39,6 +39,13 @@ RETIRED: dict[str, str] = {
 }
 
 
+#: Where transports/worker.py hands a WebSocket request's socket to the WebSocket driver. Not
+#: ``gunicorn.socket``: python-engineio keeps a class object (2.8 KiB) in the environ of every
+#: request with that key, for a WebSocket's whole life; guard.py copies the socket there for
+#: simple-websocket, which looks for it.
+SOCKET_KEY = "rolegate.socket"
+
+
 class UnknownTransport(ValueError):
     """A transport name that is neither current, an alias, nor retired."""
 

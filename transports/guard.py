@@ -25,6 +25,7 @@ from engineio.payload import Payload
 
 from config.profile import Profile
 from ops import metrics
+from transports import SOCKET_KEY
 
 log = logging.getLogger("rolegate.transports")
 
@@ -108,12 +109,14 @@ def websocket_driver(profile: Profile) -> str:
     return "simple-websocket"
 
 
-def guard_websockets(eio: Any, profile: Profile) -> None:
+def guard_websockets(sio: GuardedServer, profile: Profile) -> None:
     """Install the profile's WebSocket driver, with CheckedWebSocket and the size limit in front.
 
-    The one place that chooses the driver: inline (transports/inline_ws.py) or the async mode's
-    own (simple-websocket under gevent and threading).
+    The one place that chooses the driver: inline (transports/inline_ws.py), whose sessions
+    send on it directly (transports/session.py), or the async mode's own (simple-websocket
+    under gevent and threading).
     """
+    eio = sio.eio
     library_websocket = eio._async.get("websocket")
     if library_websocket is None:
         return
@@ -129,6 +132,9 @@ def guard_websockets(eio: Any, profile: Profile) -> None:
         )
     if driver == "inline":
         from transports.inline_ws import InlineWebSocketWSGI
+        from transports.session import GatewaySocket
+
+        sio.session_class = GatewaySocket
 
         def make_websocket(handler: Callable, server: Any) -> Any:
             return InlineWebSocketWSGI(handler, server, max_bytes, fallback=library_websocket)
@@ -140,7 +146,18 @@ def guard_websockets(eio: Any, profile: Profile) -> None:
                 inner.max_message_size = max_bytes  # simple-websocket's name for the limit
             return handler(CheckedWebSocket(ws))
 
-        return make_websocket(checked_handler, server)
+        websocket_app = make_websocket(checked_handler, server)
+        if driver == "inline":
+            return websocket_app
+
+        def with_gunicorn_socket(environ: dict, start_response: Callable) -> Any:
+            # transports/worker.py hands the socket over under its own key; simple-websocket
+            # takes it (rather than a dup of it) from gunicorn's.
+            if SOCKET_KEY in environ:
+                environ.setdefault("gunicorn.socket", environ[SOCKET_KEY])
+            return websocket_app(environ, start_response)
+
+        return with_gunicorn_socket
 
     # A copy: the driver table is shared by every server of this async mode.
     eio._async = {**eio._async, "websocket": checked_factory}
@@ -148,6 +165,15 @@ def guard_websockets(eio: Any, profile: Profile) -> None:
 
 class GuardedServer(socketio.Server):
     """A Socket.IO server that answers undecodable packets with an ``error`` event."""
+
+    #: The Engine.IO session class new sessions become (set by guard_websockets), or None.
+    session_class: Any = None
+
+    def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
+        # python-engineio has just built the session, and not used it yet.
+        if self.session_class is not None:
+            self.session_class.adopt(self.eio.sockets[eio_sid])
+        return super()._handle_eio_connect(eio_sid, environ)
 
     def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         # python-socketio reads data[0] as the event name in a background task, where

@@ -5,7 +5,9 @@ handler greenlet through an Event, and frames in pure-Python wsproto: with pytho
 writer greenlet that was three hand-offs per message and about 60% of WebSocket time under
 py-spy, and a parked greenlet more per idle WebSocket (bench/RESULTS.md). Here ``wait()``
 reads and parses frames on the socket itself, in the greenlet python-engineio calls it from,
-and ``send()`` writes the frame directly, under a lock shared with pongs and close frames.
+and ``send()`` writes the frame directly. A write never blocks its caller: what the socket does
+not take at once waits, in order, for one drain greenlet (transports/session.py sends replies and
+broadcasts from the sender's own greenlet, and one slow receiver must not stall the others).
 
 What the gateway relied on from simple-websocket is kept: a message larger than the limit is
 refused with close 1009 from its frame header, before its payload is read; text that is not
@@ -22,11 +24,13 @@ import hashlib
 import logging
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import gevent
-from gevent.lock import Semaphore
+
+from transports import SOCKET_KEY
 
 log = logging.getLogger("rolegate.transports")
 
@@ -85,11 +89,11 @@ def frame(opcode: int, payload: bytes) -> bytes:
 def socket_of(environ: dict) -> Any:
     """The client's socket as the gateway's servers hand it over, or None.
 
-    ``gunicorn.socket``: transports/worker.py (and gunicorn's own workers). gevent's pywsgi
-    (``python app.py``): the socket under ``wsgi.input``, which holds nothing unread, because a
-    client sends no frame before its 101.
+    ``rolegate.socket``: transports/worker.py. ``gunicorn.socket``: gunicorn's own workers.
+    gevent's pywsgi (``python app.py``): the socket under ``wsgi.input``, which holds nothing
+    unread, because a client sends no frame before its 101.
     """
-    sock = environ.get("gunicorn.socket")
+    sock = environ.get(SOCKET_KEY) or environ.get("gunicorn.socket")
     if sock is not None:
         return sock
     rfile = getattr(environ.get("wsgi.input"), "rfile", None)
@@ -108,7 +112,8 @@ class InlineWebSocket:
         self._close_received = False
         self._unread = 0
         self._buffer = b""
-        self._send_lock = Semaphore()
+        self._backlog: deque[memoryview] | None = None  # unsent bytes, while a drain runs
+        self._drainer: gevent.Greenlet | None = None
 
     # --- python-engineio's interface -------------------------------------------------
 
@@ -149,7 +154,7 @@ class InlineWebSocket:
         try:
             self._write(frame(CLOSE, struct.pack("!H", code) + reason.encode()[:123]))
         except OSError:
-            self.connected = False
+            self._drop()  # a reader parked in recv must still wake up
             return False
         return True
 
@@ -294,15 +299,43 @@ class InlineWebSocket:
     # --- writing -------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
-        with self._send_lock:
-            # A chat frame goes out in one send(); gevent's sendall() costs a getsockopt() and
-            # a clock read per call first (py-spy: 1.5%), so it only sends what is left.
-            sent = self._sock.send(data)
-            if sent < len(data):
-                self._sock.sendall(memoryview(data)[sent:])
+        """Send now what the socket takes; queue the rest, in order, for the drain greenlet.
+
+        Never blocks: a receiver that reads slowly costs memory, not the sender's time.
+        Raises OSError if the connection is already broken.
+        """
+        if self._backlog is not None:
+            self._backlog.append(memoryview(data))
+            return
+        try:
+            # timeout 0.0: gevent raises instead of parking this greenlet until writable.
+            sent = self._sock.send(data, 0, 0.0)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            self._backlog = deque((memoryview(data)[sent:],))
+            self._drainer = gevent.spawn(self._drain)
+
+    def _drain(self) -> None:
+        backlog = self._backlog
+        try:
+            while backlog:
+                self._sock.sendall(backlog[0])  # parks this greenlet only
+                backlog.popleft()
+        except OSError:
+            self._drop()  # the reader then sees the connection end
+        finally:
+            self._backlog = None
+            self._drainer = None
+
+    def flush(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Wait (a bounded time) until every queued byte is written, before the socket is closed."""
+        drainer = self._drainer
+        if drainer is not None:
+            drainer.join(timeout)
 
     def _drop(self) -> None:
-        """Close timeout: unblock a reader still waiting for a client that never answered."""
+        """Unblock a reader: the client never answered our close, or writing to it failed."""
         if self.connected:
             self.connected = False
             with contextlib.suppress(OSError):
@@ -343,8 +376,13 @@ class InlineWebSocketWSGI:
             self.app(self)
             ws.finish_closing()  # a close sent outside wait() (guard.py's 1007) still gets its answer
         finally:
+            ws.flush()
             ws.connected = False
-        return []  # nothing for the HTTP server to write: it closes the connection (worker.py)
+        # The response was the WebSocket itself. As simple-websocket does under gunicorn: a list
+        # would make python-engineio write an HTTP 200 into the socket after a session that
+        # began on polling. The HTTP server's handler catches this and closes the connection
+        # (transports/worker.py, transports/serving.py).
+        raise StopIteration
 
     # python-engineio talks to this object; CheckedWebSocket reaches the connection as ``.ws``.
     @property

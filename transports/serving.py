@@ -142,6 +142,8 @@ def _gevent_websocket_handler() -> type:
                 return super().run_application()
             try:
                 super().run_application()  # a refusal by the gate is an ordinary response
+            except StopIteration:
+                pass  # the WebSocket was the response (transports/inline_ws.py)
             finally:
                 self.close_connection = True
 

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 
+from transports import SOCKET_KEY
+
 
 class Handler(PyWSGIHandler):
-    """pywsgi's handler with the WebSocket handover simple-websocket expects from gunicorn."""
+    """pywsgi's handler, handing a WebSocket request's socket itself to the WebSocket driver."""
 
     def get_environ(self) -> dict:
         environ = super().get_environ()
         if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
-            # simple-websocket then uses this very socket ("gunicorn" mode), never a dup of it.
-            # Only here: python-engineio builds a class per request that carries this key (5% of polling).
-            environ["gunicorn.socket"] = self.socket
+            # The WebSocket driver then uses this very socket, never a dup of it. Only here, and
+            # not as ``gunicorn.socket``: python-engineio builds a class per request that carries
+            # that key (5% of polling, and 2.8 KiB kept per WebSocket); guard.py copies it there
+            # for simple-websocket, which looks for it.
+            environ[SOCKET_KEY] = self.socket
         return environ
 
     def run_application(self) -> None:

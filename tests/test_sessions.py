@@ -1,0 +1,134 @@
+"""WebSocket sessions that send directly (transports/session.py), against a real gunicorn gateway.
+
+Replies and broadcasts are written from the sender's own green thread, so these check what
+python-engineio's writer thread used to guarantee: a client that stops reading delays nobody
+and still gets every message in order, and a client that vanishes is still found and closed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import websocket
+from chat_client import ChatUser, wait_for
+from wire import handshake, raw_websocket
+
+#: Large messages, and enough of them to fill the silent reader's socket buffers many times over.
+TEXT_LENGTH = 8000
+MESSAGES = 600
+
+
+def join_raw(ws, room: str, name: str) -> None:  # noqa: ANN001
+    ws.send(json.dumps(["join", {"room": room, "name": name}]).join(("420", "")))
+    while not ws.recv().startswith("430"):
+        pass
+
+
+def message_texts(ws, count: int) -> list[str]:  # noqa: ANN001
+    """Read until ``count`` chat messages arrived; answer pings meanwhile."""
+    texts: list[str] = []
+    while len(texts) < count:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        elif frame.startswith('42["message"'):
+            texts.append(json.loads(frame[2:])[1]["text"])
+    return texts
+
+
+def next_frame(ws) -> str:  # noqa: ANN001
+    """The next frame that is not an Engine.IO noop."""
+    while (frame := ws.recv()) == "6":
+        pass
+    return frame
+
+
+def test_a_client_that_stops_reading_delays_nobody_and_loses_nothing(start_gateway):
+    gateway = start_gateway(
+        GATEWAY_PROFILE="worker-role",
+        GATEWAY_MAX_TEXT_LENGTH=str(TEXT_LENGTH),
+        GATEWAY_MESSAGES_PER_SECOND="10000",
+        GATEWAY_MESSAGE_BURST="10000",
+    )
+    # A small receive buffer: the server's writes to this client soon stop being taken.
+    silent = raw_websocket(gateway.url, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    join_raw(silent, "lobby", "silent")
+    reader = ChatUser(gateway.url, name="reader")
+    sender = ChatUser(gateway.url, name="sender")
+    try:
+        reader.join("lobby")
+        sender.join("lobby")
+        texts = [f"{i:04d}" + "x" * (TEXT_LENGTH - 4) for i in range(MESSAGES)]
+        for text in texts:  # each waits for its ack: a sender stuck behind "silent" times out here
+            assert sender.say("lobby", text)["ok"]
+        wait_for(lambda: len(reader.texts("lobby")) == MESSAGES, seconds=30)
+        assert reader.texts("lobby") == texts
+        assert sender.hello() == "Hello back!"
+
+        silent.settimeout(30)
+        assert message_texts(silent, MESSAGES) == texts  # all of them, in order, once it reads
+    finally:
+        reader.close()
+        sender.close()
+        silent.close()
+
+
+def test_a_client_that_stops_answering_pings_is_closed_and_leaves_the_room(start_gateway):
+    gateway = start_gateway(
+        GATEWAY_PROFILE="worker-role", GATEWAY_PING_INTERVAL="1", GATEWAY_PING_TIMEOUT="1"
+    )
+    ghost = raw_websocket(gateway.url)
+    join_raw(ghost, "lobby", "ghost")
+    watcher = ChatUser(gateway.url, name="watcher")
+    try:
+        watcher.join("lobby")
+        wait_for(lambda: sorted(watcher.presence.get("lobby", [])) == ["ghost", "watcher"])
+        started = time.monotonic()
+        # The ghost reads nothing and answers no ping from here on.
+        wait_for(lambda: watcher.presence.get("lobby") == ["watcher"], seconds=15)
+        # It answers no close frame either (read raw, unanswered): the server hangs up on its own.
+        ghost.sock.settimeout(15)
+        received = b""
+        while chunk := ghost.sock.recv(65536):
+            received += chunk
+        assert received.endswith(b"\x88\x02\x03\xe8")  # the last frame: close, code 1000
+        assert time.monotonic() - started < 20
+        assert watcher.hello() == "Hello back!"
+    finally:
+        watcher.close()
+        ghost.close()
+
+
+def test_an_upgrade_that_never_sends_its_probe_is_hung_up(start_gateway):
+    gateway = start_gateway(
+        GATEWAY_PROFILE="worker-role", GATEWAY_PING_INTERVAL="1", GATEWAY_PING_TIMEOUT="1"
+    )
+    sid = handshake(gateway.url)["sid"]
+    silent = websocket.create_connection(
+        f"ws://127.0.0.1:{gateway.port}/socket.io/?EIO=4&transport=websocket&sid={sid}", timeout=15
+    )
+    started = time.monotonic()
+    assert silent.sock.recv(1) == b""  # hung up after ping interval + ping timeout, not held forever
+    assert time.monotonic() - started < 10
+    silent.close()
+
+
+def test_a_session_upgraded_from_polling_ends_with_no_http_after_its_websocket(start_gateway):
+    gateway = start_gateway(GATEWAY_PROFILE="worker-role")
+    sid = handshake(gateway.url)["sid"]
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{gateway.port}/socket.io/?EIO=4&transport=websocket&sid={sid}", timeout=10
+    )
+    ws.send("2probe")
+    assert ws.recv() == "3probe"
+    ws.send("5")  # upgrade done: the session is on this WebSocket
+    ws.send("40")
+    assert next_frame(ws).startswith("40")  # after the noop that ended the long-poll, if none was in flight
+    ws.send('42["sendMessage",{"message":"hi"}]')
+    assert ws.recv() == '42["helloBack",{"message":"Hello back!"}]'
+    ws.send_close()
+    assert ws.recv_data(control_frame=True)[0] == websocket.ABNF.OPCODE_CLOSE
+    ws.sock.settimeout(10)
+    assert ws.sock.recv(1) == b""  # hung up: no HTTP response written into the socket

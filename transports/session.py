@@ -1,0 +1,161 @@
+"""An Engine.IO session that sends on its WebSocket at once and keeps no green thread parked.
+
+python-engineio's ``Socket`` puts every packet on a per-session queue, and a writer green
+thread takes it off and writes it: one hand-off per reply, the largest WebSocket cost left
+after the inline driver (bench/RESULTS.md). Per idle session it also keeps that writer, the
+queue and a green thread asleep until the next ping: about 11 KiB of the 49.6 KiB an idle
+WebSocket cost (``python -m bench.memory``).
+
+``GatewaySocket`` changes three things and keeps the rest of python-engineio's behaviour:
+- once a session is on the inline WebSocket (transports/inline_ws.py), ``send`` writes the
+  frame from the sender's own green thread. That write never blocks: what the socket does
+  not take at once waits in the connection's backlog, in order, so a slow receiver delays
+  nobody. There is no writer green thread, and the queue is dropped after the upgrade;
+- the next ping is a timer (``gevent.spawn_later``) rather than a green thread sleeping with
+  its stack saved;
+- polling sessions, and WebSockets on simple-websocket, still use the queue as before.
+
+gevent only: the inline driver is gevent-only, and ``spawn_later`` is gevent's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import gevent
+from engineio import exceptions, packet
+from engineio.socket import Socket
+
+from transports.inline_ws import InlineWebSocket
+
+
+class GatewaySocket(Socket):
+    """python-engineio's session, with direct WebSocket sends and a timer for pings.
+
+    python-engineio builds its ``Socket`` by name, so ``adopt`` turns a new session into
+    this class before it is used; it adds no state of its own beyond ``_direct``.
+    """
+
+    #: The inline WebSocket this session sends on directly, once it is upgraded.
+    _direct: InlineWebSocket | None = None
+
+    @classmethod
+    def adopt(cls, session: Socket) -> None:
+        """Make a session python-engineio has just built into a GatewaySocket."""
+        if type(session) is Socket:
+            session.__class__ = cls
+
+    def send(self, pkt: packet.Packet) -> None:
+        connection = self._direct
+        if connection is None:
+            return super().send(pkt)
+        if not self.check_ping_timeout():
+            return None
+        with contextlib.suppress(OSError):  # the client is gone: the reader sees it and closes
+            connection.send(pkt.encode())
+        return None
+
+    def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        connection = self._direct
+        if connection is None:
+            return super().close(wait=wait, abort=abort, reason=reason)
+        if self.closed or self.closing:
+            return None
+        self.closing = True
+        self.server._trigger_event(
+            "disconnect", self.sid, reason or self.server.reason.SERVER_DISCONNECT, run_async=False
+        )
+        if not abort:
+            self.send(packet.Packet(packet.CLOSE))
+        self.closed = True
+        connection.close()  # the close frame follows what is queued; the reader then ends
+        return None
+
+    def schedule_ping(self) -> None:
+        # As python-engineio: only once the last ping was answered (last_ping is then set).
+        if self.last_ping:
+            self.last_ping = None
+            gevent.spawn_later(self.server.ping_interval, self._ping_now)
+
+    def _ping_now(self) -> None:
+        if not self.closing and not self.closed:
+            self.last_ping = time.time()
+            self.send(packet.Packet(packet.PING))
+
+    def _websocket_handler(self, ws: Any) -> list:
+        connection = getattr(ws, "ws", None)
+        if not isinstance(connection, InlineWebSocket):
+            return super()._websocket_handler(ws)
+        # Until the session is on this WebSocket, a client that sends nothing is timed out here.
+        connection._sock.settimeout(self.server.ping_interval + self.server.ping_timeout)
+        if self.connected and not self._upgrade(ws):
+            return []
+        self.connected = True
+        self.upgraded = True
+        self._go_direct(connection)
+        # From here no socket timeout: gevent would arm a timer around every read that waits
+        # (10% of WebSocket time under py-spy). A client that vanished is still found:
+        # python-engineio's service task closes a session whose ping goes unanswered, and
+        # the close wakes the reader (tests/test_sessions.py).
+        connection._sock.settimeout(None)
+        self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        while not self.closed:
+            data = ws.wait()
+            if data is None:  # closed by the client, or refused by the driver or guard
+                break
+            if len(data) > self.server.max_http_buffer_size:
+                self.server.logger.info("%s: packet is too large, closing connection", self.sid)
+                break
+            try:
+                self.receive(packet.Packet(encoded_packet=data))
+            except exceptions.UnknownPacketError:
+                pass
+            except exceptions.SocketIsClosedError:
+                break
+            except Exception:  # as python-engineio: log it, end this connection only
+                self.server.logger.exception("Unknown receive error")
+                break
+        self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        return []
+
+    def _upgrade(self, ws: Any) -> bool:
+        """python-engineio's probe exchange for a session that began on polling."""
+        self.upgrading = True  # the long-poll answers NOOP from now on
+        try:
+            probe = ws.wait()
+            pkt = packet.Packet(encoded_packet=probe) if probe else None
+            if pkt is None or pkt.packet_type != packet.PING or pkt.data != "probe":
+                self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
+                return False
+            ws.send(packet.Packet(packet.PONG, data="probe").encode())
+            self.queue.put(packet.Packet(packet.NOOP))  # ends the long-poll in flight
+            confirm = ws.wait()
+            pkt = packet.Packet(encoded_packet=confirm) if confirm else None
+            if pkt is None or pkt.packet_type != packet.UPGRADE:
+                self.server.logger.info(
+                    "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
+                    self.sid,
+                    confirm,
+                )
+                return False
+            return True
+        finally:
+            self.upgrading = False
+
+    def _go_direct(self, connection: InlineWebSocket) -> None:
+        """Send what is queued (the OPEN packet, or what came during the upgrade), then go direct."""
+        queue = self.queue
+        try:
+            while not queue.empty():
+                pkt = queue.get_nowait()
+                queue.task_done()
+                if pkt is None:  # closed meanwhile
+                    connection.close()
+                    return
+                connection.send(pkt.encode())
+        except OSError:
+            pass  # the client is gone: the reader sees it and closes the session
+        self._direct = connection
+        self.queue = None  # not used again: sends go to the connection
