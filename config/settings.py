@@ -244,7 +244,8 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("inline", "simple-websocket"),
         "inline",
         "How WebSocket frames are read and written under gevent. `inline`: in the connection's own "
-        "green thread, without simple-websocket's reader thread (transports/inline_ws.py); "
+        "green thread, without simple-websocket's reader thread (transports/inline_ws.py), and "
+        "replies are written from the sender's green thread (transports/session.py); "
         "`simple-websocket`: python-engineio's driver. With `websocket_compression` on, or outside "
         "gevent, simple-websocket (or the async mode's own) is used either way.",
     ),

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 from clients import node_hello, python_hello
-from wire import handshake, websocket_attempt
+from wire import get, handshake, websocket_attempt
 
 HELLO = "Hello back!"
 
@@ -116,6 +116,17 @@ def test_worker_role_logs_profile_and_transport_per_connection(worker_role):
     # One line per connection, none per message: a log write per event cost 12% of WebSocket time
     # (bench/RESULTS.md). The per-message line is there at GATEWAY_LOG_LEVEL=debug.
     assert "sent sendMessage" not in log
+
+
+def test_a_websocket_handshake_of_another_protocol_version_is_refused_and_leaves_no_session(start_gateway):
+    gateway = start_gateway(GATEWAY_PROFILE="worker-role")
+    status, body = websocket_attempt(gateway.url, "EIO=4&transport=websocket", version="8")
+    assert status == 400
+    assert "needs Sec-WebSocket-Version: 13" in body
+    _, metrics = get(gateway.url, "/metrics")
+    assert 'rolegate_connections{transport="polling"} 0.0' in metrics  # no session was opened for it
+    assert 'rolegate_connections{transport="websocket"} 0.0' in metrics
+    assert 'rolegate_refused_requests_total{reason="bad_handshake",transport="websocket"} 1.0' in metrics
 
 
 def test_websocket_only_profile_refuses_polling(start_gateway):

@@ -31,13 +31,13 @@ def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int
         conn.close()
 
 
-def websocket_attempt(url: str, query: str) -> tuple[int, str]:
-    """A WebSocket handshake by hand, with whatever query the caller wants."""
+def websocket_attempt(url: str, query: str, version: str = "13") -> tuple[int, str]:
+    """A WebSocket handshake by hand, with whatever query (and protocol version) the caller wants."""
     headers = {
         "Upgrade": "websocket",
         "Connection": "Upgrade",
         "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
-        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Version": version,
     }
     return get(url, f"/socket.io/?{query}", headers)
 

@@ -92,3 +92,9 @@ def classify(environ: dict) -> EngineRequest:
     return EngineRequest(
         WEBSOCKET if wants_websocket else POLLING, query.get("sid", [None])[0], upgrade_header
     )
+
+
+def websocket_handshake_ok(environ: dict) -> bool:
+    """The RFC 6455 headers a WebSocket driver needs to answer the handshake are there."""
+    key = environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip()
+    return environ.get("HTTP_SEC_WEBSOCKET_VERSION", "").strip() == "13" and len(key) == 24

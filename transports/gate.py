@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from config.profile import Profile
 from ops import metrics, shutdown
-from transports import WEBSOCKET, EngineRequest, classify
+from transports import WEBSOCKET, EngineRequest, classify, websocket_handshake_ok
 from transports.guard import polling_payload_problem
 
 log = logging.getLogger("rolegate.transports")
@@ -28,6 +28,8 @@ NO_UPGRADE_HEADER = (
     "deploy/nginx/websocket.conf; IIS before 8.0 has none); clients fall back to polling, "
     "or set GATEWAY_PROFILE=web-role"
 )
+
+BAD_HANDSHAKE = "a WebSocket handshake needs Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key (RFC 6455)"
 
 SHUTTING_DOWN = "this instance is shutting down; reconnect (to another instance, if any)"
 
@@ -147,4 +149,8 @@ class TransportGate:
             return "upgrade", "the profile offers no upgrade from polling to websocket"
         if request.transport is WEBSOCKET and not request.upgrade_header:
             return "no_upgrade_header", NO_UPGRADE_HEADER
+        if request.transport is WEBSOCKET and not websocket_handshake_ok(environ):
+            # Refused here, before python-engineio opens a session the driver would then refuse:
+            # that session lingered until its ping timeout.
+            return "bad_handshake", BAD_HANDSHAKE
         return None
