@@ -14,9 +14,13 @@ import time
 import uuid
 
 import pytest
+import redis
 import socketio
 from chat_client import ChatUser, wait_for
 from clients import node_policy_hello
+
+from chat.redis_history import PREFIX
+from chat.redis_rooms import HEARTBEAT_TTL
 
 HELLO = "Hello back!"
 
@@ -251,3 +255,30 @@ def test_stopped_process_clients_reconnect_to_the_other_and_lose_no_messages(
         speaker.close()
         for user in users:
             user.client.disconnect()
+
+
+def test_users_of_a_killed_process_leave_presence_once_its_heartbeat_expires(start_gateway, redis_server):
+    env = {"GATEWAY_DATABASE_URL": redis_server.url, "GATEWAY_PROFILE": "worker-role"}
+    g1 = start_gateway(GATEWAY_INSTANCE_TAG="g1", **env)
+    g2 = start_gateway(GATEWAY_INSTANCE_TAG="g2", **env)
+    ghost, watcher = ChatUser(g1.url, name="ghost"), ChatUser(g2.url, name="watcher")
+    late = None
+    try:
+        ghost.join("lobby")
+        watcher.join("lobby")
+        wait_for(lambda: watcher.presence.get("lobby") == ["ghost", "watcher"])
+        os.killpg(g1.process.pid, signal.SIGKILL)  # no leave, no disconnect: g1 just stops
+        store = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        members = store.hgetall(f"{PREFIX}:room:lobby:members")
+        g1_instance = next(field.split(":")[0] for field, name in members.items() if name == "ghost")
+        heartbeat = f"{PREFIX}:instance:{g1_instance}"
+        assert 0 < store.ttl(heartbeat) <= HEARTBEAT_TTL  # g1 is listed at most this long
+        store.delete(heartbeat)  # fast-forward: the heartbeat expired, as it would HEARTBEAT_TTL s on
+        late = ChatUser(g2.url, name="late")
+        late.join("lobby")
+        wait_for(lambda: watcher.presence.get("lobby") == ["late", "watcher"])
+        assert late.presence["lobby"] == ["late", "watcher"]
+    finally:
+        for user in (ghost, watcher, late):
+            if user is not None:
+                user.close()
