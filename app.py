@@ -72,6 +72,13 @@ def create_app(profile: Profile | str | None = None) -> Flask:
 
     @flask_app.get("/metrics")
     def prometheus_metrics() -> Response:
+        if not metrics.authorized(request.headers.get("Authorization", ""), profile.metrics_token):
+            return Response(
+                "GET /metrics needs Authorization: Bearer <GATEWAY_METRICS_TOKEN>\n",
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                content_type="text/plain; charset=utf-8",
+            )
         accept = request.headers.get("Accept", "")
         body, content_type = metrics.exposition(sio.eio, profile.name, profile.instance_tag, accept)
         return Response(body, content_type=content_type)

@@ -28,6 +28,7 @@ class Profile:
     database_url: str
     host_idle_limit: float
     instance_tag: str
+    metrics_token: str = field(repr=False)  # a secret: kept out of logs and tracebacks
     message_queue: str
     websocket_compression: bool
     websocket_driver: str

@@ -79,6 +79,14 @@ def _tag(raw: Any) -> str:
     return value
 
 
+def _token(raw: Any) -> str:
+    """A bearer token (RFC 6750's characters), long enough not to be guessed."""
+    value = str(raw).strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9\-._~+/]{16,}=*", value):
+        raise ValueError("use at least 16 letters, digits or -._~+/ (for example: openssl rand -hex 24)")
+    return value
+
+
 def _message_queue(raw: Any) -> str:
     value = str(raw).strip()
     if value and urlsplit(value).scheme not in MESSAGE_QUEUE_SCHEMES:
@@ -106,6 +114,7 @@ class Setting:
     parse: Callable[[Any], Any]
     default: Any
     doc: str
+    secret: bool = False  # never echoed in an error message
 
     @property
     def env_var(self) -> str:
@@ -225,6 +234,15 @@ SETTINGS: tuple[Setting, ...] = (
         "session's requests back to it without cookies (`deploy/nginx/sticky-sid.conf`). Empty: no tag.",
     ),
     Setting(
+        "metrics_token",
+        _token,
+        "",
+        "If set, `GET /metrics` answers only a request with `Authorization: Bearer <token>` (in "
+        "Prometheus: `authorization: {credentials: <token>}`), others get 401. Empty: open to anyone who "
+        "can reach it; restrict it at your proxy. Set it in the environment, not in a profile file.",
+        secret=True,
+    ),
+    Setting(
         "message_queue",
         _message_queue,
         "",
@@ -295,4 +313,5 @@ def parse_value(setting: Setting, raw: Any, source: str) -> Any:
     try:
         return setting.parse(raw)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{source}: bad value {raw!r} for {setting.name}: {exc}") from None
+        shown = "(not shown)" if setting.secret else repr(raw)
+        raise ConfigError(f"{source}: bad value {shown} for {setting.name}: {exc}") from None

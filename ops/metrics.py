@@ -9,6 +9,7 @@ from Engine.IO's own session table at scrape time.
 from __future__ import annotations
 
 import functools
+import hmac
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,14 @@ def history_write() -> Iterator[None]:
         yield
     finally:
         HISTORY_WRITE.observe(time.perf_counter() - started)
+
+
+def authorized(authorization: str, token: str) -> bool:
+    """Whether a scrape may read the metrics: always without a token, else with ``Bearer <token>``."""
+    if not token:
+        return True
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def exposition(engineio_server: object, profile: str, instance_tag: str, accept: str) -> tuple[bytes, str]:

@@ -66,6 +66,19 @@ def test_metrics_count_connections_upgrades_refusals_messages_errors_and_history
     assert samples[("rolegate_profile_info", (("instance_tag", ""), ("profile", "worker-role")))] == 1
 
 
+def test_metrics_answer_only_the_bearer_of_the_token_when_one_is_set(start_gateway):
+    token = "0123456789abcdef01234567"
+    gateway = start_gateway(GATEWAY_PROFILE="worker-role", GATEWAY_METRICS_TOKEN=token)
+    for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": token}):
+        status, body = get(gateway.url, "/metrics", headers)
+        assert status == 401
+        assert "needs Authorization: Bearer <GATEWAY_METRICS_TOKEN>" in body
+    status, body = get(gateway.url, "/metrics", {"Authorization": f"Bearer {token}"}, limit=None)
+    assert status == 200
+    assert 'rolegate_profile_info{instance_tag="",profile="worker-role"} 1.0' in body
+    assert token not in gateway.log()
+
+
 class Reconnecting:
     """python-socketio's client with reconnection on, recording why it was disconnected."""
 

@@ -72,6 +72,19 @@ def test_bad_configuration_is_refused_with_a_clear_message(environ, message):
         load_profile(environ=environ)
 
 
+def test_a_bad_metrics_token_is_refused_without_being_shown():
+    with pytest.raises(ConfigError) as refused:
+        load_profile(environ={"GATEWAY_METRICS_TOKEN": "hunter2 secret"})
+    assert "bad value (not shown) for metrics_token: use at least 16 letters" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_the_metrics_token_stays_out_of_the_profile_repr():
+    profile = load_profile(environ={"GATEWAY_METRICS_TOKEN": "a" * 24})
+    assert profile.metrics_token == "a" * 24
+    assert "a" * 24 not in repr(profile)
+
+
 def test_user_profile_with_unknown_setting_is_refused(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('[mine]\nextends = "web-role"\nclose_timeout = 5\n')

@@ -123,7 +123,7 @@ def test_a_websocket_handshake_of_another_protocol_version_is_refused_and_leaves
     status, body = websocket_attempt(gateway.url, "EIO=4&transport=websocket", version="8")
     assert status == 400
     assert "needs Sec-WebSocket-Version: 13" in body
-    _, metrics = get(gateway.url, "/metrics")
+    _, metrics = get(gateway.url, "/metrics", limit=None)
     assert 'rolegate_connections{transport="polling"} 0.0' in metrics  # no session was opened for it
     assert 'rolegate_connections{transport="websocket"} 0.0' in metrics
     assert 'rolegate_refused_requests_total{reason="bad_handshake",transport="websocket"} 1.0' in metrics

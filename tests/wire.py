@@ -19,13 +19,16 @@ def handshake(url: str, query: str = "EIO=4&transport=polling") -> dict:
     return json.loads(body[1:])
 
 
-def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+def get(
+    url: str, path: str, headers: dict[str, str] | None = None, limit: int | None = 4096
+) -> tuple[int, str]:
+    """Status and body (its first ``limit`` bytes; None: all of it) of one GET."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
-        body = response.read(4096) if response.status != 101 else b""
+        body = response.read(limit) if response.status != 101 else b""
         return response.status, body.decode(errors="replace")
     finally:
         conn.close()
