@@ -26,6 +26,9 @@ REFUSED = Counter(
 )
 EVENTS = Counter("rolegate_events_total", "Socket.IO events received from clients, by event name", ["event"])
 ERRORS = Counter("rolegate_errors_total", "Errors answered to clients, by error code", ["code"])
+SLOW_CLIENTS_DROPPED = Counter(
+    "rolegate_slow_clients_dropped_total", "WebSockets dropped because their client fell too far behind"
+)
 HISTORY_WRITE = Histogram(
     "rolegate_history_write_seconds",
     "Time to store one chat message in the history (until it is committed)",

@@ -75,6 +75,50 @@ def test_a_client_that_stops_reading_delays_nobody_and_loses_nothing(start_gatew
         silent.close()
 
 
+def test_a_client_that_falls_too_far_behind_is_dropped_and_catches_up_by_replay(start_gateway):
+    gateway = start_gateway(
+        GATEWAY_PROFILE="worker-role",
+        GATEWAY_MAX_TEXT_LENGTH=str(TEXT_LENGTH),
+        GATEWAY_MESSAGES_PER_SECOND="10000",
+        GATEWAY_MESSAGE_BURST="10000",
+    )
+    silent = raw_websocket(gateway.url, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    join_raw(silent, "lobby", "silent")
+    sender = ChatUser(gateway.url, name="sender")
+    late = None
+    try:
+        sender.join("lobby")
+        ids = []
+        # Far more than the kernel's buffers plus BACKLOG_LIMIT_BYTES (8 MiB) of unread messages.
+        for i in range(2400):
+            ack = sender.say("lobby", f"{i:04d}" + "x" * (TEXT_LENGTH - 4))
+            assert ack["ok"]
+            ids.append(ack["id"])
+        assert sender.hello() == "Hello back!"  # the sender never waited on the silent client
+        assert "dropped a WebSocket whose client fell over 8388608 bytes behind" in gateway.log()
+
+        silent.settimeout(10)
+        seen = []
+        try:
+            while True:
+                frame = silent.recv()
+                if frame.startswith('42["message"'):
+                    seen.append(json.loads(frame[2:])[1]["id"])
+        except (websocket.WebSocketException, OSError):
+            pass  # the connection ends, perhaps in the middle of a frame
+        assert seen and seen == ids[: len(seen)] and len(seen) < len(ids)  # in order, then cut off
+
+        late = ChatUser(gateway.url, name="silent")  # what its page does: reconnect, join with since
+        replayed = late.join("lobby", since=seen[-1])
+        assert [m["id"] for m in replayed["history"]] == ids[len(seen) :][: len(replayed["history"])]
+        assert replayed["history"]
+    finally:
+        sender.close()
+        silent.close()
+        if late is not None:
+            late.close()
+
+
 def test_a_client_that_stops_answering_pings_is_closed_and_leaves_the_room(start_gateway):
     gateway = start_gateway(
         GATEWAY_PROFILE="worker-role", GATEWAY_PING_INTERVAL="1", GATEWAY_PING_TIMEOUT="1"

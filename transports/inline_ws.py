@@ -30,6 +30,7 @@ from typing import Any
 
 import gevent
 
+from ops import metrics
 from transports import SOCKET_KEY
 
 log = logging.getLogger("rolegate.transports")
@@ -39,6 +40,9 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 RECV_BYTES = 16384
 #: Seconds to wait for the client's answer to our close frame before dropping the socket.
 CLOSE_TIMEOUT = 3.0
+#: Unsent bytes a client may fall behind by before it is dropped (at least two of the largest
+#: messages). Its client reconnects, and a ``join`` with ``since`` replays what it missed.
+BACKLOG_LIMIT_BYTES = 8 * 1024 * 1024
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 NORMAL_CLOSURE = 1000
@@ -113,6 +117,8 @@ class InlineWebSocket:
         self._unread = 0
         self._buffer = b""
         self._backlog: deque[memoryview] | None = None  # unsent bytes, while a drain runs
+        self._backlog_bytes = 0
+        self.max_backlog_bytes = max(BACKLOG_LIMIT_BYTES, 2 * max_message_bytes)
         self._drainer: gevent.Greenlet | None = None
 
     # --- python-engineio's interface -------------------------------------------------
@@ -305,6 +311,9 @@ class InlineWebSocket:
         Raises OSError if the connection is already broken.
         """
         if self._backlog is not None:
+            self._backlog_bytes += len(data)
+            if self._backlog_bytes > self.max_backlog_bytes:
+                self._too_far_behind()
             self._backlog.append(memoryview(data))
             return
         try:
@@ -314,6 +323,7 @@ class InlineWebSocket:
             sent = 0
         if sent < len(data):
             self._backlog = deque((memoryview(data)[sent:],))
+            self._backlog_bytes = len(data) - sent
             self._drainer = gevent.spawn(self._drain)
 
     def _drain(self) -> None:
@@ -321,12 +331,29 @@ class InlineWebSocket:
         try:
             while backlog:
                 self._sock.sendall(backlog[0])  # parks this greenlet only
-                backlog.popleft()
+                self._backlog_bytes -= len(backlog.popleft())
         except OSError:
             self._drop()  # the reader then sees the connection end
         finally:
             self._backlog = None
+            self._backlog_bytes = 0
             self._drainer = None
+
+    def _too_far_behind(self) -> None:
+        """Drop a client that reads far slower than it is sent to, before it costs unbounded memory.
+
+        The drain greenlet then fails on the shut-down socket and lets the backlog go.
+        """
+        if not self.connected:
+            raise OSError("the connection is closed")
+        log.warning(
+            "dropped a WebSocket whose client fell over %d bytes behind; it can reconnect and replay "
+            "what it missed",
+            self.max_backlog_bytes,
+        )
+        metrics.SLOW_CLIENTS_DROPPED.inc()
+        self._drop()
+        raise OSError("the client fell too far behind")
 
     def flush(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Wait (a bounded time) until every queued byte is written, before the socket is closed."""

@@ -1,19 +1,21 @@
 """An Engine.IO session that sends on its WebSocket at once and keeps no green thread parked.
 
-python-engineio's ``Socket`` puts every packet on a per-session queue, and a writer green
-thread takes it off and writes it: one hand-off per reply, the largest WebSocket cost left
-after the inline driver (bench/RESULTS.md). Per idle session it also keeps that writer, the
-queue and a green thread asleep until the next ping: about 11 KiB of the 49.6 KiB an idle
-WebSocket cost (``python -m bench.memory``).
+python-engineio's ``Socket`` puts every packet on a per-session queue for a writer green
+thread, and keeps that writer, the queue and a green thread asleep until the next ping for
+every idle session: about 8 KiB of the 49.6 KiB an idle WebSocket cost. Its driver's socket
+timeout made gevent arm a timer around every read: 10% of WebSocket time. (The hand-off to
+the writer itself cost nothing measurable; bench/RESULTS.md has the A/B.)
 
 ``GatewaySocket`` changes three things and keeps the rest of python-engineio's behaviour:
 - once a session is on the inline WebSocket (transports/inline_ws.py), ``send`` writes the
   frame from the sender's own green thread. That write never blocks: what the socket does
   not take at once waits in the connection's backlog, in order, so a slow receiver delays
-  nobody. There is no writer green thread, and the queue is dropped after the upgrade;
+  nobody (one that falls 8 MiB behind is dropped, transports/inline_ws.py). There is no
+  writer green thread, and the queue is dropped after the upgrade;
 - the next ping is a timer (``gevent.spawn_later``) rather than a green thread sleeping with
   its stack saved;
-- polling sessions, and WebSockets on simple-websocket, still use the queue as before.
+- reads on the WebSocket have no socket timeout (see ``_websocket_handler``).
+Polling sessions, and WebSockets on simple-websocket, still use the queue as before.
 
 gevent only: the inline driver is gevent-only, and ``spawn_later`` is gevent's.
 """
