@@ -13,7 +13,8 @@
  *     before the 20 s connect timeout: give up after WEBSOCKET_GIVE_UP_MS;
  *   - a WebSocket that failed is remembered for the browser session (with an expiry,
  *     and only where a WebSocket never worked in that session), so a reload goes
- *     straight to polling.
+ *     straight to polling. A hang counts as a failure only if polling then opens within
+ *     WEBSOCKET_GIVE_UP_MS: a server slow to answer anything is not the path's fault.
  */
 (function () {
     "use strict";
@@ -175,6 +176,7 @@
     }
 
     var giveUpTimer = null;
+    var gaveUpAt = 0; // when a hanging WebSocket was given up, until the fallback opens
 
     function armWebsocketGiveUp() {
         clearTimeout(giveUpTimer);
@@ -189,7 +191,7 @@
             var stuck = engine && engine.readyState !== "open" && engine.transport &&
                 engine.transport.name === "websocket";
             if (stuck && !socket.connected) {
-                rememberWebsocketFailed();
+                gaveUpAt = now(); // remembered as failed only if polling then answers promptly
                 dropWebsocket();
                 notify("WebSocket did not open within " + WEBSOCKET_GIVE_UP_MS + " ms; using polling.");
                 // Restart the attempt with the new list: the Manager keeps no handle on a
@@ -222,6 +224,13 @@
         var engine = manager.engine;
         if (engine.transport.name === "websocket") {
             rememberWebsocketWorked();
+        } else if (gaveUpAt) {
+            // The WebSocket hung. Blame the path only if polling then opened promptly: where the
+            // whole server was slow (a host waking up), the next load should try WebSocket again.
+            if (now() - gaveUpAt <= WEBSOCKET_GIVE_UP_MS) {
+                rememberWebsocketFailed();
+            }
+            gaveUpAt = 0;
         } else if (websocketFirst()) {
             // tryAllTransports moved on from a WebSocket that failed: polling works, WebSocket did not.
             rememberWebsocketFailed();

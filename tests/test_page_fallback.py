@@ -7,6 +7,9 @@ unless a WebSocket already worked in that session.
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from blocking_proxy import UpgradeBlockingProxy
 from chat_page import ChatPage, open_context
@@ -55,6 +58,28 @@ def test_a_websocket_that_hangs_is_given_up_in_time(worker_role, context):
     assert page.text("transport") == "polling"
     assert len(attempts) == 1
     assert page.console_errors == []
+
+
+def test_a_hang_while_the_whole_server_is_slow_is_not_blamed_on_websocket(worker_role, context):
+    """A host waking up answers nothing for a while: the fallback's polling handshake is slow too."""
+    attempts: list[str] = []
+    context.route_web_socket("**/socket.io/**", lambda ws: attempts.append(ws.url))
+    slow = {"handshakes": 1}
+
+    def slow_handshake(route) -> None:  # noqa: ANN001 (playwright Route)
+        if "sid=" not in route.request.url and slow["handshakes"]:
+            slow["handshakes"] -= 1
+            time.sleep(2)  # longer than the page's 1.5 s WebSocket give-up
+        route.continue_()
+
+    context.route(re.compile(r"/socket\.io/\?.*transport=polling"), slow_handshake)
+    page = ChatPage(context, worker_role.url)
+    page.wait_status("connected")
+    assert page.text("transport") == "polling"
+    assert page.say_hello()[0] == HELLO
+    page.page.reload()
+    page.wait_status("connected")
+    assert len(attempts) == 2  # the reload tried WebSocket again: the hang was not remembered
 
 
 def test_a_failure_is_not_remembered_where_websocket_worked_in_the_session(worker_role, context):
