@@ -5,8 +5,9 @@ the largest share of long-polling time under py-spy. Its ``gevent_pywsgi`` worke
 gevent's parser instead, but as shipped it breaks simple-websocket's handover: the socket is
 found through ``wsgi.input`` and duplicated (two descriptors per WebSocket), and after the
 WebSocket ends pywsgi reads its leftover frames as a next request. This handler gives
-simple-websocket the socket itself, closes the connection when a WebSocket ends, and builds
-no access-log record when no access log is configured. bench/RESULTS.md has the figures.
+the WebSocket driver (inline_ws.py, or simple-websocket) the socket itself, closes the
+connection when a WebSocket ends, and builds no access-log record when no access log is
+configured. bench/RESULTS.md has the figures.
 """
 
 from __future__ import annotations
