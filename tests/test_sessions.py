@@ -45,16 +45,26 @@ def next_frame(ws) -> str:  # noqa: ANN001
     return frame
 
 
-def test_a_client_that_stops_reading_delays_nobody_and_loses_nothing(start_gateway):
-    gateway = start_gateway(
+def busy_gateway(start_gateway):  # noqa: ANN001, ANN201 (the conftest fixture, a Gateway)
+    """A gateway that takes large messages as fast as a sender can send them."""
+    return start_gateway(
         GATEWAY_PROFILE="worker-role",
         GATEWAY_MAX_TEXT_LENGTH=str(TEXT_LENGTH),
         GATEWAY_MESSAGES_PER_SECOND="10000",
         GATEWAY_MESSAGE_BURST="10000",
     )
-    # A small receive buffer: the server's writes to this client soon stop being taken.
-    silent = raw_websocket(gateway.url, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
-    join_raw(silent, "lobby", "silent")
+
+
+def silent_member(url: str, room: str) -> websocket.WebSocket:
+    """A raw WebSocket in ``room`` with a small receive buffer, which the test then leaves unread."""
+    silent = raw_websocket(url, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    join_raw(silent, room, "silent")
+    return silent
+
+
+def test_a_client_that_stops_reading_delays_nobody_and_loses_nothing(start_gateway):
+    gateway = busy_gateway(start_gateway)
+    silent = silent_member(gateway.url, "lobby")
     reader = ChatUser(gateway.url, name="reader")
     sender = ChatUser(gateway.url, name="sender")
     try:
@@ -76,14 +86,8 @@ def test_a_client_that_stops_reading_delays_nobody_and_loses_nothing(start_gatew
 
 
 def test_a_client_that_falls_too_far_behind_is_dropped_and_catches_up_by_replay(start_gateway):
-    gateway = start_gateway(
-        GATEWAY_PROFILE="worker-role",
-        GATEWAY_MAX_TEXT_LENGTH=str(TEXT_LENGTH),
-        GATEWAY_MESSAGES_PER_SECOND="10000",
-        GATEWAY_MESSAGE_BURST="10000",
-    )
-    silent = raw_websocket(gateway.url, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
-    join_raw(silent, "lobby", "silent")
+    gateway = busy_gateway(start_gateway)
+    silent = silent_member(gateway.url, "lobby")
     sender = ChatUser(gateway.url, name="sender")
     late = None
     try:
