@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 import websocket
 from chat_client import ChatUser, wait_for
-from wire import handshake, raw_websocket
+from wire import get, handshake, raw_websocket
 
 #: Large messages, and enough of them to fill the silent reader's socket buffers many times over.
 TEXT_LENGTH = 8000
@@ -36,6 +37,13 @@ def message_texts(ws, count: int) -> list[str]:  # noqa: ANN001
         elif frame.startswith('42["message"'):
             texts.append(json.loads(frame[2:])[1]["text"])
     return texts
+
+
+def next_event_frame(ws) -> str:  # noqa: ANN001
+    """The next frame that is not a ping (answered) or a noop."""
+    while (frame := next_frame(ws)) == "2":
+        ws.send("3")
+    return frame
 
 
 def next_frame(ws) -> str:  # noqa: ANN001
@@ -181,3 +189,47 @@ def test_a_session_upgraded_from_polling_ends_with_no_http_after_its_websocket(s
     assert ws.recv_data(control_frame=True)[0] == websocket.ABNF.OPCODE_CLOSE
     ws.sock.settimeout(10)
     assert ws.sock.recv(1) == b""  # hung up: no HTTP response written into the socket
+
+
+def test_an_upgrade_sent_in_one_write_ends_the_long_poll_and_keeps_the_session(start_gateway):
+    """A client that sends its probe and its upgrade packet at once, with a long-poll in flight."""
+    gateway = start_gateway(
+        GATEWAY_PROFILE="worker-role", GATEWAY_PING_INTERVAL="2", GATEWAY_PING_TIMEOUT="2"
+    )
+    sid = handshake(gateway.url)["sid"]
+    long_poll: dict = {}
+
+    def poll() -> None:
+        started = time.monotonic()
+        long_poll["answer"] = get(gateway.url, f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+        long_poll["seconds"] = time.monotonic() - started
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.5)  # the long-poll is parked on the server
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{gateway.port}/socket.io/?EIO=4&transport=websocket&sid={sid}", timeout=10
+    )
+    probe = websocket.ABNF.create_frame("2probe", websocket.ABNF.OPCODE_TEXT).format()
+    upgrade = websocket.ABNF.create_frame("5", websocket.ABNF.OPCODE_TEXT).format()
+    ws.sock.sendall(probe + upgrade)
+    assert ws.recv() == "3probe"
+    poller.join(10)
+    assert long_poll["answer"] == (200, "6")  # ended at once by the upgrade's noop
+    assert long_poll["seconds"] < 2
+    ws.send("40")
+    assert next_frame(ws).startswith("40")
+    # Past ping interval + ping timeout, answering pings: where the stranded long-poll closed it.
+    deadline = time.monotonic() + 5
+    ws.settimeout(0.5)
+    while time.monotonic() < deadline:
+        try:
+            frame = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        assert frame == "2", f"the session ended: {frame!r}"
+        ws.send("3")
+    ws.settimeout(10)
+    ws.send('42["sendMessage",{"message":"hi"}]')
+    assert next_event_frame(ws) == '42["helloBack",{"message":"Hello back!"}]'
+    ws.close()

@@ -120,6 +120,9 @@ class GatewaySocket(Socket):
                 self.server.logger.exception("Unknown receive error")
                 break
         self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        # python-engineio removes a closed session after its handler returns, but the driver ends
+        # the request with StopIteration (transports/inline_ws.py), so that code never runs.
+        self.server.sockets.pop(self.sid, None)
         return []
 
     def _upgrade(self, ws: Any) -> bool:
@@ -148,6 +151,16 @@ class GatewaySocket(Socket):
 
     def _go_direct(self, connection: InlineWebSocket) -> None:
         """Send what is queued (the OPEN packet, or what came during the upgrade), then go direct."""
+        # Let gevent hand the NOOP from _upgrade to a long-poll parked on the queue first: it is
+        # delivered by a hub callback, and a client that sent "5" with its probe gets here before
+        # that runs. Taken here instead, the long-poll hung until it timed out and its timeout
+        # closed the session. (python-engineio's writer started later, after that callback.)
+        gevent.sleep(0)
+        if self.closing or self.closed:
+            # A close began before the upgrade ended; it finishes on the queue. The close frame
+            # (and its timer) wakes this connection's reader.
+            connection.close()
+            return
         queue = self.queue
         try:
             while not queue.empty():
