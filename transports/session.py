@@ -105,10 +105,10 @@ class GatewaySocket(Socket):
         self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
         while not self.closed:
             data = ws.wait()
-            if data is None:  # closed by the client, or refused by the driver or guard
-                break
-            if len(data) > self.server.max_http_buffer_size:
-                self.server.logger.info("%s: packet is too large, closing connection", self.sid)
+            # None: closed by the client, or refused by the driver or guard. The driver already
+            # closed a message over max_message_bytes (python-engineio's max_http_buffer_size)
+            # with 1009, so python-engineio's own size check would never fire here.
+            if data is None:
                 break
             try:
                 self.receive(packet.Packet(encoded_packet=data))
