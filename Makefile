@@ -4,12 +4,14 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 HOST ?= 127.0.0.1
 
-.PHONY: install install-dev run test lint bench clean
+.PHONY: install install-dev run test test-fast lint bench clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	# The `rolegate` command, working from any directory (an editable install of this folder).
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -27,6 +29,9 @@ install-dev: install $(VENV)/.installed-dev
 
 run: install
 	PATH=$(VENV)/bin:$$PATH HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
+
+test-fast: install-dev
+	$(VENV)/bin/pytest tests/unit
 
 test: install-dev
 	$(VENV)/bin/ruff format --check .

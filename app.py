@@ -1,32 +1,40 @@
-"""The gateway: ``create_app()`` builds it, ``app`` is what gunicorn serves.
+"""The gateway: ``create_app()`` builds it; nothing is built when this module is imported.
 
-``python app.py`` serves the same app without gunicorn (Windows/IIS hosts,
-and eventlet), on gevent's or eventlet's production WSGI server.
+- gunicorn (the Procfile's ``app:app``) and ``python app.py`` build the app for the profile
+  in the environment (``GATEWAY_PROFILE`` and ``GATEWAY_*``), the first time ``app`` is asked for.
+- Tests and embedding applications call ``create_app({"profile": "web-role", ...})`` with a
+  mapping of settings, as Flask's tutorial does (``create_app(test_config)``).
+``python app.py`` serves without gunicorn (Windows/IIS hosts, eventlet): ``rolegate serve``.
 """
 
+from __future__ import annotations
+
 if __name__ == "__main__":
-    # Green threads must patch the standard library before Flask and friends import it.
-    from config import load_profile_or_exit
-    from transports.serving import monkey_patch
+    # ``python app.py`` is ``rolegate serve`` (deploy/iis/web.config runs it). It must patch the
+    # standard library for green threads before Flask and friends import it, so it runs first.
+    from cli.main import main
 
-    monkey_patch(load_profile_or_exit().async_mode)
+    raise SystemExit(main(["serve"]))
 
-import logging  # noqa: E402
+import logging  # noqa: E402 (after the __main__ block above)
+from collections.abc import Mapping
+from typing import Any
 
-import socketio  # noqa: E402
-from flask import Flask, Response, jsonify, request  # noqa: E402
+import socketio
+from flask import Flask
 
-import chat  # noqa: E402
-from chat.history import describe, open_history  # noqa: E402
-from config import ConfigError, Profile, load_profile, load_profile_or_exit  # noqa: E402
-from config.loading import exit_with  # noqa: E402
-from config.options import SOCKETIO_PATH, client_options, server_options  # noqa: E402
-from ops import metrics  # noqa: E402
-from page import register as register_page  # noqa: E402
-from transports.gate import TransportGate  # noqa: E402
-from transports.guard import GuardedServer, guard_websockets  # noqa: E402
-from transports.serving import tune_green_threads  # noqa: E402
-from transports.sticky import stamp_session_ids  # noqa: E402
+import chat
+import page
+from chat.stores import describe, open_history
+from config import ConfigError, Profile, load_profile, load_profile_or_exit
+from config.loading import exit_with
+from ops import routes
+from seam.drivers import install_websocket_driver
+from seam.server import GuardedServer
+from seam.sids import stamp_session_ids
+from serving.process import tune_green_threads
+from transports.gate import TransportGate
+from transports.options import SOCKETIO_PATH, server_options
 
 log = logging.getLogger("rolegate")
 
@@ -41,15 +49,16 @@ def setup_logging(level: str) -> None:
     log.setLevel(level.upper())
 
 
-def create_app(profile: Profile | str | None = None) -> Flask:
+def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask:
     """Build the Flask app with the Socket.IO server mounted in front of it.
 
-    ``profile`` is a Profile, a profile name, or None for ``GATEWAY_PROFILE``.
-    The returned Flask app's ``wsgi_app`` is the whole gateway; the Socket.IO
-    server is at ``app.extensions['socketio']``.
+    ``config`` is a Profile; a profile name; a mapping of settings with an optional
+    ``"profile"`` key (``{"profile": "web-role", "database_url": "sqlite:////tmp/t.db"}``),
+    applied over that profile and the environment; or None for the environment alone.
+    The returned Flask app's ``wsgi_app`` is the whole gateway; the Socket.IO server is at
+    ``app.extensions['socketio']``.
     """
-    if not isinstance(profile, Profile):
-        profile = load_profile(profile)
+    profile = resolve_profile(config)
     setup_logging(profile.log_level)
     tune_green_threads(profile)
 
@@ -58,54 +67,46 @@ def create_app(profile: Profile | str | None = None) -> Flask:
     sio = GuardedServer(**server_options(profile))
     if profile.instance_tag:
         stamp_session_ids(sio.eio, profile.instance_tag)
-    guard_websockets(sio, profile)
-    history = open_history(profile.database_url, profile.async_mode)
+    install_websocket_driver(sio, profile)
+    history = open_history(profile)
     chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio
     flask_app.extensions["history"] = history
 
-    register_page(flask_app, profile)
-
-    @flask_app.get("/healthz")
-    def healthz():  # noqa: ANN202
-        return jsonify(status="ok", profile=profile.name, transports=list(profile.transports))
-
-    @flask_app.get("/metrics")
-    def prometheus_metrics() -> Response:
-        if not metrics.authorized(request.headers.get("Authorization", ""), profile.metrics_token):
-            return Response(
-                "GET /metrics needs Authorization: Bearer <GATEWAY_METRICS_TOKEN>\n",
-                status=401,
-                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                content_type="text/plain; charset=utf-8",
-            )
-        accept = request.headers.get("Accept", "")
-        body, content_type = metrics.exposition(sio.eio, profile.name, profile.instance_tag, accept)
-        return Response(body, content_type=content_type)
-
-    @flask_app.get("/policy")
-    def policy():  # noqa: ANN202
-        return jsonify(client_options(profile))
+    page.register(flask_app, profile)
+    routes.register(flask_app, profile, sio)
 
     engineio_app = socketio.WSGIApp(sio, flask_app.wsgi_app, socketio_path=SOCKETIO_PATH)
     flask_app.wsgi_app = TransportGate(engineio_app, profile, SOCKETIO_PATH)
     log.info("%s", profile.summary())
-    log.info("chat history kept in %s", describe(profile.database_url))
+    for warning in profile.warnings():
+        log.warning("%s", warning)
+    log.info("chat history kept in %s", describe(profile))
     return flask_app
 
 
-def create_app_or_exit(profile: Profile) -> Flask:
-    """For start-up: a store that cannot be opened is a configuration error, said in one line."""
+def resolve_profile(config: Profile | Mapping[str, Any] | str | None) -> Profile:
+    """The Profile ``create_app`` was given, named, or described by a mapping."""
+    if isinstance(config, Profile):
+        return config
+    if isinstance(config, Mapping):
+        settings = dict(config)
+        return load_profile(settings.pop("profile", None), settings=settings)
+    return load_profile(config)
+
+
+def create_app_or_exit(config: Profile | Mapping[str, Any] | str | None = None) -> Flask:
+    """For start-up: a bad configuration, or a store that cannot be opened, is said in one line."""
     try:
-        return create_app(profile)
+        return create_app(config)
     except ConfigError as error:
         exit_with(error)
 
 
-if __name__ == "__main__":
-    from transports.serving import serve_forever
-
-    profile = load_profile_or_exit()
-    serve_forever(create_app_or_exit(profile), profile)
-else:
+def __getattr__(name: str) -> Flask:
+    """``app:app`` (the Procfile's gunicorn line): built on first use, for the environment's profile."""
+    if name != "app":
+        raise AttributeError(name)
+    global app
     app = create_app_or_exit(load_profile_or_exit())
+    return app

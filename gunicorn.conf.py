@@ -7,7 +7,7 @@ process that holds it (scaling out across processes is the message queue's job).
 from config import load_profile_or_exit
 from config.loading import exit_with
 from config.settings import ConfigError
-from transports.serving import GRACEFUL_TIMEOUT, bind_address, gunicorn_worker, raise_open_files_limit
+from serving.process import GRACEFUL_TIMEOUT, bind_address, gunicorn_worker, raise_open_files_limit
 
 _profile = load_profile_or_exit()
 try:

@@ -1,4 +1,4 @@
-"""The chat page: ``GET /`` and the browser client bundle, both from the gateway's own origin.
+"""The chat page: ``GET /``, the browser client bundle, and ``/policy``, all from the gateway's own origin.
 
 Intranet and IIS hosts often cannot reach a CDN, so the official socket.io-client
 bundle is served from ``node_modules`` (installed by ``make install`` from the
@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, render_template, send_from_directory
+from flask import Flask, Response, jsonify, render_template, send_from_directory
 
 from config import Profile
-from config.options import client_options
+from transports.options import client_options
 
 log = logging.getLogger("rolegate.page")
 
@@ -33,6 +33,11 @@ def register(flask_app: Flask, profile: Profile) -> None:
         # The options are rendered into the page, so it never needs a second request
         # before connecting and never tries a transport the server refuses.
         return render_template("index.html", client=client_options(profile), client_url=CLIENT_URL)
+
+    @flask_app.get("/policy")
+    def policy() -> Response:
+        """The client options, for clients other than the page (and for ``rolegate doctor``)."""
+        return jsonify(client_options(profile))
 
     @flask_app.get("/vendor/<name>")
     def client_bundle(name: str) -> Response:

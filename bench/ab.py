@@ -1,6 +1,7 @@
 """``python -m bench.ab``: two gateway settings and the baseline, alternating in one window.
 
     python -m bench.ab GATEWAY_WEBSOCKET_DRIVER=simple-websocket GATEWAY_WEBSOCKET_DRIVER=inline
+    python -m bench.ab TREE=/path/to/a/checkout/of/main TREE=.       # two commits, same settings
 
 On this noisy shared machine two separate ``python -m bench`` runs are minutes apart and the CPU
 a worker gets moves by 2x between them; here the three servers run side by side and take turns
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 from bench import scenarios
 from bench.__main__ import BENCH_GATEWAY_ENV, LOGS, baseline
@@ -20,9 +22,13 @@ from bench.servers import GATEWAY_COMMAND, Server, raise_open_files_limit
 
 
 def variant(setting: str) -> Server:
+    """A gateway with one setting changed, or (``TREE=DIR``) the gateway of another checkout."""
     name, _, value = setting.partition("=")
-    env = {**BENCH_GATEWAY_ENV, name: value}
-    env["GATEWAY_DATABASE_URL"] = f"sqlite:///{LOGS / ('ab-' + value + '.db')}"
+    tag = Path(value).resolve().name if name == "TREE" else value
+    env = dict(BENCH_GATEWAY_ENV) if name == "TREE" else {**BENCH_GATEWAY_ENV, name: value}
+    env["GATEWAY_DATABASE_URL"] = f"sqlite:///{LOGS / ('ab-' + tag + '.db')}"
+    if name == "TREE":
+        return Server(f"TREE={tag}", GATEWAY_COMMAND, env, log_dir=LOGS, cwd=Path(value).resolve())
     return Server(setting, GATEWAY_COMMAND, env, log_dir=LOGS)
 
 

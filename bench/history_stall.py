@@ -23,8 +23,9 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 
-from chat.history import History, SqliteHistory  # noqa: E402
-from chat.offload import OffloadedHistory  # noqa: E402
+from chat.stores.history import History  # noqa: E402
+from chat.stores.offload import OffloadedHistory  # noqa: E402
+from chat.stores.sqlite import SqliteHistory  # noqa: E402
 
 TICK = 0.001
 

@@ -5,7 +5,7 @@
     GATEWAY_WEBSOCKET_COMPRESSION=true python -m bench.memory --websockets 1000
 
 Serves the gateway in this process (gevent's pywsgi with the gunicorn worker's handler,
-transports/worker.py) with tracemalloc on, connects
+serving/worker.py) with tracemalloc on, connects
 idle clients with the Node load generator, and prints per connection: RSS growth,
 Python-heap growth by allocation site, and the greenlets and objects left behind.
 RSS minus the Python heap is what C code keeps (zlib contexts, greenlet stacks, malloc slack).
@@ -55,7 +55,7 @@ def main() -> int:
 
     from app import create_app
     from config import load_profile_or_exit
-    from transports.worker import QuietHandler
+    from serving.worker import QuietHandler
 
     profile = load_profile_or_exit()
     server = WSGIServer(

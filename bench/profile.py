@@ -29,9 +29,9 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("permessage-deflate (zlib)", ("wsproto/extensions",)),
     (
         "WebSocket framing (wsproto, simple-websocket, gevent-websocket, inline driver)",
-        ("wsproto", "simple_websocket", "geventwebsocket", "transports/inline_ws.py"),
+        ("wsproto", "simple_websocket", "geventwebsocket", "seam/inline_ws.py"),
     ),
-    ("gateway worker handler (transports/worker.py)", ("transports/worker.py",)),
+    ("gateway worker handler (serving/worker.py)", ("serving/worker.py",)),
     ("gateway gate, guard and handlers", ("transports/", "chat/", "app.py")),
     ("Socket.IO/Engine.IO packets and handlers", ("socketio/", "engineio/")),
     ("HTTP server (pywsgi parsing, access log)", ("gevent/pywsgi", "gunicorn/")),

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transports.serving import raise_open_files_limit  # noqa: F401 (the runner's too)
+from serving.process import raise_open_files_limit  # noqa: F401 (the runner's too)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -77,6 +77,8 @@ class Server:
     log_dir: Path = field(default_factory=lambda: ROOT / "bench" / "logs")
     port: int = 0
     process: subprocess.Popen | None = None
+    #: The checkout the server runs from: another one compares two commits (``python -m bench.ab TREE=DIR``).
+    cwd: Path = ROOT
 
     @property
     def url(self) -> str:
@@ -93,7 +95,7 @@ class Server:
             self.process = subprocess.Popen(
                 self.command.replace("$PORT", str(self.port)),
                 shell=True,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -17,7 +17,7 @@ def register(sio: socketio.Server) -> None:
     """Attach the demo handler to ``sio``."""
 
     @sio.on("sendMessage")
-    def send_message(sid: str, data: object = None) -> None:
+    def send_message(sid: str, *args: object) -> None:  # any arguments: the demo ignores them
         log.debug("user sid %s sent sendMessage over %s", sid, sio.transport(sid))
         metrics.count_event("sendMessage")
         sio.emit("helloBack", HELLO_BACK, to=sid)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transports.guard import MALFORMED_PACKET
+import uuid
 
 INVALID_PAYLOAD = "invalid_payload"
 INVALID_ROOM = "invalid_room"
@@ -11,6 +11,9 @@ TEXT_TOO_LONG = "text_too_long"
 NOT_IN_ROOM = "not_in_room"
 TOO_MANY_ROOMS = "too_many_rooms"
 RATE_LIMITED = "rate_limited"
+BAD_REQUEST = "bad_request"
+MALFORMED_PACKET = "malformed_packet"
+INTERNAL_ERROR = "internal_error"
 
 #: Every code, with when it is sent (the README's error table is checked against this).
 CODES: dict[str, str] = {
@@ -21,7 +24,9 @@ CODES: dict[str, str] = {
     NOT_IN_ROOM: "`message` or `leave` for a room the connection has not joined",
     TOO_MANY_ROOMS: "`join` past the profile's `max_rooms`",
     RATE_LIMITED: "more messages than the profile's `messages_per_second` allows; retry later",
+    BAD_REQUEST: "the event was sent with more arguments than its one object (and an ack)",
     MALFORMED_PACKET: "a Socket.IO packet that could not be decoded (sent as an `error` event)",
+    INTERNAL_ERROR: "the server failed while handling the event; `id` names the incident in the server log",
 }
 
 
@@ -35,3 +40,8 @@ class ChatError(Exception):
 
     def to_ack(self) -> dict:
         return {"ok": False, "error": {"code": self.code, "message": self.message}}
+
+
+def incident_id() -> str:
+    """A short id that ties what a client was told to the log line with the traceback."""
+    return uuid.uuid4().hex[:12]

@@ -13,14 +13,22 @@ from typing import Any
 
 import socketio
 
-from chat.errors import NOT_IN_ROOM, RATE_LIMITED, TOO_MANY_ROOMS, ChatError
-from chat.history import History
+from chat.errors import (
+    BAD_REQUEST,
+    INTERNAL_ERROR,
+    NOT_IN_ROOM,
+    RATE_LIMITED,
+    TOO_MANY_ROOMS,
+    ChatError,
+    incident_id,
+)
 from chat.limits import TokenBucket
 from chat.payloads import Join, Post, room_of
-from chat.rooms import Rooms
+from chat.stores.history import History
+from chat.stores.rooms import Rooms
 from config.profile import Profile
 from ops import metrics
-from transports.gate import client_address
+from ops.address import client_address
 
 log = logging.getLogger("rolegate.chat")
 
@@ -31,16 +39,36 @@ Handler = Callable[[str, Any], dict]
 
 
 def acked(handler: Handler) -> Handler:
-    """Turn a ChatError into the error ack, so handlers only write the happy path."""
+    """Answer every event through its ack, so handlers only write the happy path.
 
-    def wrapper(sid: str, data: Any = None) -> dict:
-        metrics.count_event(handler.__name__)
+    A ChatError becomes its error ack. Any other exception is our bug: it is logged with its
+    traceback under an incident id, and the client gets ``internal_error`` with that id and no
+    Python internals. An event sent with more than its one argument gets ``bad_request``.
+    """
+    event = handler.__name__
+
+    def wrapper(sid: str, *args: Any) -> dict:
+        metrics.count_event(event)
         try:
-            return handler(sid, data)
+            if len(args) > 1:
+                raise ChatError(BAD_REQUEST, f"{event} takes one object, not {len(args)} arguments")
+            return handler(sid, args[0] if args else None)
         except ChatError as error:
             metrics.count_error(error.code)
-            log.info("refused %s from sid %s: %s (%s)", handler.__name__, sid, error.message, error.code)
+            log.info("refused %s from sid %s: %s (%s)", event, sid, error.message, error.code)
             return error.to_ack()
+        except Exception:
+            incident = incident_id()
+            metrics.count_error(INTERNAL_ERROR)
+            log.exception("the %s handler failed for sid %s (incident %s)", event, sid, incident)
+            return {
+                "ok": False,
+                "error": {
+                    "code": INTERNAL_ERROR,
+                    "message": f"the server failed to handle {event}; incident {incident}",
+                    "id": incident,
+                },
+            }
 
     wrapper.__name__ = handler.__name__
     return wrapper

@@ -1,6 +1,7 @@
-"""Print the README's settings and host presets tables (``python -m config.docs``).
+"""The README's settings and host presets tables, generated from the settings and profiles.
 
-A test checks that README.md holds exactly these tables, so the docs cannot
+``python -m cli.readme --write`` puts them (with the other generated tables) into
+README.md, and a test checks that README.md holds exactly these, so the docs cannot
 drift from the code. The settings table has one column per role profile; host
 presets (profiles that extend a role) get a table of their own, which shows only
 what each changes, so it stays readable however many presets there are.
@@ -70,12 +71,3 @@ def presets_table() -> str:
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print("<!-- settings:start -->")
-    print(settings_table())
-    print("<!-- settings:end -->\n")
-    print("<!-- presets:start -->")
-    print(presets_table())
-    print("<!-- presets:end -->")

@@ -1,47 +1,79 @@
-"""A role profile: everything the gateway allows on the wire, as plain data."""
+"""A role profile: everything the gateway allows on the wire, as plain data.
+
+``Profile`` is built from ``config.settings.SETTINGS``: one field per setting, in the
+table's order, so a new setting is written once. Secret settings stay out of its repr.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, make_dataclass
+from typing import Any
+
+from config.settings import SETTINGS, store_kind
 
 
-@dataclass(frozen=True)
-class Profile:
-    """One resolved profile; field names match ``config.settings.SETTINGS``."""
+class ProfileMethods:
+    """What a profile derives from its settings (the fields come from SETTINGS)."""
 
     name: str
-    description: str
     transports: tuple[str, ...]
     upgrade: bool
     ping_interval: float
     ping_timeout: float
-    max_message_bytes: int
-    allowed_origins: tuple[str, ...]
     async_mode: str
-    worker_connections: int
-    threads: int
-    max_text_length: int
-    max_rooms: int
-    messages_per_second: float
-    message_burst: int
-    replay_limit: int
-    database_url: str
     host_idle_limit: float
-    instance_tag: str
-    metrics_token: str = field(repr=False)  # a secret: kept out of logs and tracebacks
+    database_url: str
     message_queue: str
-    websocket_compression: bool
-    websocket_driver: str
-    async_handlers: bool
-    http_compression: bool
-    log_level: str
-    #: Settings that came from the environment, for the start-up log line.
-    overridden: tuple[str, ...] = field(default=(), compare=False)
+    overridden: tuple[str, ...]
+    sources: dict[str, str]
 
     @property
     def offers_upgrade(self) -> bool:
         """An upgrade is only offered when both transports are allowed."""
         return self.upgrade and {"polling", "websocket"} <= set(self.transports)
+
+    @property
+    def store(self) -> str:
+        """The kind of history store: ``sqlite`` or ``redis``."""
+        return store_kind(self.database_url)
+
+    @property
+    def broadcast_queue(self) -> str:
+        """The Redis that carries broadcasts between processes, or "" for this process only.
+
+        Processes that share their history in Redis are scaled out, so they share its
+        server as the message queue too unless ``message_queue`` names another.
+        """
+        if self.message_queue:
+            return self.message_queue
+        return self.database_url if self.store == "redis" else ""
+
+    def set_by_user(self, setting: str) -> bool:
+        """The setting's value came from the user (environment, profile file, app), not a built-in."""
+        source = self.sources.get(setting, "")
+        return not (source == "default" or source.startswith(("built-in", "preset")))
+
+    def warnings(self) -> list[str]:
+        """Settings the user set that have no effect in this profile: one start-up warning line each."""
+        found = []
+        websocket = "websocket" in self.transports
+        if self.upgrade and not self.offers_upgrade and self.set_by_user("upgrade"):
+            found.append(
+                f"upgrade = true has no effect: profile '{self.name}' allows only "
+                f"{', '.join(self.transports)}; an upgrade needs both polling and websocket in transports"
+            )
+        for setting in ("websocket_compression", "websocket_driver"):
+            if not websocket and self.set_by_user(setting):
+                found.append(
+                    f"{setting} has no effect: profile '{self.name}' allows no WebSocket "
+                    f"(transports: {', '.join(self.transports)})"
+                )
+        if self.async_mode != "threading" and self.set_by_user("threads"):
+            found.append(
+                f"threads has no effect: it sizes the gthread worker of async_mode threading, "
+                f"and async_mode is {self.async_mode}"
+            )
+        return found
 
     def allows(self, transport: str) -> bool:
         return transport in self.transports
@@ -62,4 +94,19 @@ class Profile:
         return line
 
 
-SETTING_FIELDS = tuple(f.name for f in fields(Profile) if f.name not in ("name", "description", "overridden"))
+Profile = make_dataclass(
+    "Profile",
+    [
+        ("name", str),
+        ("description", str),
+        *((s.name, Any, field(repr=not s.secret)) for s in SETTINGS),
+        # Settings that came from the environment, for the start-up log line.
+        ("overridden", tuple, field(default=(), compare=False)),
+        # Where each setting's value came from (``rolegate config``).
+        ("sources", dict, field(default_factory=dict, compare=False, repr=False)),
+    ],
+    bases=(ProfileMethods,),
+    frozen=True,
+)
+Profile.__module__ = __name__
+Profile.__doc__ = "One resolved profile: ``name``, ``description``, then one field per setting of SETTINGS."

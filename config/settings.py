@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import transports
+from config.transport_names import canonical_name
 
-#: URL schemes of the history stores (chat/history.py).
-DATABASE_SCHEMES = ("sqlite:///", "redis://", "rediss://")
+#: What each history store URL prefix means (chat/stores/ opens them).
+STORE_KINDS: dict[str, str] = {"sqlite:///": "sqlite", "redis://": "redis", "rediss://": "redis"}
 #: URL schemes python-socketio's RedisManager understands.
 MESSAGE_QUEUE_SCHEMES = ("redis", "rediss", "redis+sentinel")
 
@@ -44,7 +44,7 @@ def _words(raw: Any) -> tuple[str, ...]:
 
 
 def _transports(raw: Any) -> tuple[str, ...]:
-    names = tuple(transports.resolve(word).name for word in _words(raw))
+    names = tuple(canonical_name(word) for word in _words(raw))
     if not names:
         raise ValueError("name at least one transport")
     if len(set(names)) != len(names):
@@ -52,10 +52,39 @@ def _transports(raw: Any) -> tuple[str, ...]:
     return names
 
 
+def store_kind(url: str) -> str:
+    """What a ``database_url`` names: ``sqlite`` or ``redis``. The one place a store URL is judged."""
+    for prefix, kind in STORE_KINDS.items():
+        if url.startswith(prefix):
+            return kind
+    raise ValueError(f"must start with one of: {', '.join(STORE_KINDS)}")
+
+
+def _origin(word: str) -> str:
+    """One allowed origin exactly as a browser sends it: ``scheme://host[:port]``, or ``*``."""
+    if word == "*":
+        return word
+    parts = urlsplit(word if "://" in word else "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{word!r} is not an origin: write it as a browser sends it, scheme://host[:port], "
+            f"for example https://{word.split('/')[0] or 'chat.example.com'}"
+        )
+    fixed = f"{parts.scheme}://{parts.netloc}"
+    if word != fixed:
+        raise ValueError(
+            f"{word!r} is not an origin: an origin has no path, query or trailing slash; write {fixed}"
+        )
+    return word
+
+
+def _origins(raw: Any) -> tuple[str, ...]:
+    return tuple(_origin(word) for word in _words(raw))
+
+
 def _database_url(raw: Any) -> str:
     url = str(raw).strip()
-    if not url.startswith(DATABASE_SCHEMES):
-        raise ValueError(f"must start with one of: {', '.join(DATABASE_SCHEMES)}")
+    store_kind(url)
     return url
 
 
@@ -156,7 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "allowed_origins",
-        _words,
+        _origins,
         (),
         "Origins allowed besides the gateway's own (comma-separated); `*` allows any.",
     ),
@@ -262,8 +291,8 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("inline", "simple-websocket"),
         "inline",
         "How WebSocket frames are read and written under gevent. `inline`: in the connection's own "
-        "green thread, without simple-websocket's reader thread (transports/inline_ws.py), and "
-        "replies are written from the sender's green thread (transports/session.py); "
+        "green thread, without simple-websocket's reader thread (seam/inline_ws.py), and "
+        "replies are written from the sender's green thread (seam/session.py); "
         "`simple-websocket`: python-engineio's driver. With `websocket_compression` on, or outside "
         "gevent, simple-websocket (or the async mode's own) is used either way.",
     ),

@@ -3,7 +3,7 @@
 Counters live in prometheus-client's default registry (which also exports the
 process's memory, CPU and open files). Connections by transport are not
 counted up and down by hooks, which drift when a hook is missed: they are read
-from Engine.IO's own session table at scrape time.
+from Engine.IO's own session table at scrape time (seam/server.py counts them).
 """
 
 from __future__ import annotations
@@ -35,9 +35,6 @@ HISTORY_WRITE = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 PROFILE = Gauge("rolegate_profile_info", "The profile in force (always 1)", ["profile", "instance_tag"])
-
-TRANSPORTS = ("polling", "websocket")
-
 
 # The label sets are the handlers' names and the error codes: a handful, known in advance.
 # Caching each child skips prometheus-client's locked lookup on every message.
@@ -71,13 +68,11 @@ def authorized(authorization: str, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def exposition(engineio_server: object, profile: str, instance_tag: str, accept: str) -> tuple[bytes, str]:
+def exposition(
+    sessions_by_transport: dict[str, int], profile: str, instance_tag: str, accept: str
+) -> tuple[bytes, str]:
     """The text a Prometheus scrape gets, in the format its Accept header asks for, and its content type."""
-    counts = dict.fromkeys(TRANSPORTS, 0)
-    for socket in list(engineio_server.sockets.values()):  # type: ignore[attr-defined]
-        if not socket.closed:
-            counts["websocket" if socket.upgraded else "polling"] += 1
-    for transport, count in counts.items():
+    for transport, count in sessions_by_transport.items():
         CONNECTIONS.labels(transport).set(count)
     PROFILE.labels(profile, instance_tag).set(1)
     encode, content_type = choose_encoder(accept)

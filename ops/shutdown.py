@@ -29,13 +29,9 @@ DRAINING = threading.Event()
 def drain(sio: Any) -> int:
     """Drop every session's transport so its client reconnects elsewhere; returns how many."""
     DRAINING.set()
-    sockets = list(sio.eio.sockets.values())
-    for socket in sockets:
-        socket.close(wait=False, abort=True)
-    log.info(
-        "shutting down: told %d connected clients to reconnect (to another instance, if any)", len(sockets)
-    )
-    return len(sockets)
+    dropped = sio.drop_all_sessions()
+    log.info("shutting down: told %d connected clients to reconnect (to another instance, if any)", dropped)
+    return dropped
 
 
 def drain_on_sigterm(sio: Any) -> None:

@@ -4,7 +4,7 @@
  * tests/node/es5check.js parses every script the page loads to keep it that way.
  *
  * The client options are the gateway profile's own (rendered into #policy by the
- * server from config/options.py client_options), so the page never tries a
+ * server from transports/options.py client_options), so the page never tries a
  * transport the server refuses. What it adds is the choice socket.io-client 4.8
  * cannot make by itself:
  *   - a browser without window.WebSocket never connects with a WebSocket-first list,

@@ -141,15 +141,22 @@ def worker_role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """A fresh in-process app per test (Flask tutorial style), default profile."""
-    for var in [v for v in os.environ if v.startswith("GATEWAY_")]:
-        monkeypatch.delenv(var)
-    for var, value in Gateway.default_env(tmp_path).items():
-        monkeypatch.setenv(var, value)
+def make_app(tmp_path: Path):
+    """Build in-process apps from a mapping of settings, as Flask's tutorial does: no environment."""
     from app import create_app
 
-    return create_app("worker-role")
+    def make(profile: str = "worker-role", **settings: object):
+        return create_app(
+            {"profile": profile, "database_url": f"sqlite:///{tmp_path / 'history.db'}", **settings}
+        )
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    """A fresh in-process app per test (Flask tutorial style), default profile."""
+    return make_app()
 
 
 @pytest.fixture

@@ -1,18 +1,18 @@
-"""`python -m transports.doctor URL` against each simulated host: the verdict and the exit status."""
+"""`rolegate doctor URL`, run from outside the project, against each simulated host: verdict and exit."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
+import tempfile
 
-from conftest import ROOT, clean_env
+from conftest import VENV_BIN, clean_env
 
 
 def doctor(url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "transports.doctor", url, *args],
-        cwd=ROOT,
+        [str(VENV_BIN / "rolegate"), "doctor", url, *args],
+        cwd=tempfile.gettempdir(),  # the installed command works from any directory
         env=clean_env(),
         capture_output=True,
         text=True,

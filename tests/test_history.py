@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, clean_env
 
-from chat.history import History, open_history
+from chat.stores import History, open_history
+from config import load_profile
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -18,7 +19,7 @@ def history(request: pytest.FixtureRequest, tmp_path: Path) -> History:
         url = f"sqlite:///{tmp_path / 'history.db'}"
     else:
         url = request.getfixturevalue("redis_server").url
-    store = open_history(url, "threading")
+    store = open_history(load_profile(environ={}, settings={"database_url": url, "async_mode": "threading"}))
     yield store
     store.close()
 

@@ -19,8 +19,8 @@ import socketio
 from chat_client import ChatUser, wait_for
 from clients import node_policy_hello
 
-from chat.redis_history import PREFIX
-from chat.redis_rooms import HEARTBEAT_TTL
+from chat.stores.redis_history import PREFIX
+from chat.stores.redis_rooms import HEARTBEAT_TTL
 
 HELLO = "Hello back!"
 

@@ -1,4 +1,4 @@
-"""The inline WebSocket driver (transports/inline_ws.py) against a real gunicorn gateway.
+"""The inline WebSocket driver (seam/inline_ws.py) against a real gunicorn gateway.
 
 It parses frames itself, so what wsproto did for simple-websocket is checked here on the wire:
 fragmented messages, pings, the closing handshake, the size limit across fragments (refused

@@ -58,7 +58,7 @@ def test_metrics_count_connections_upgrades_refusals_messages_errors_and_history
     assert samples[("rolegate_upgrades_total", ())] == 1
     refused = (("reason", "no_upgrade_header"), ("transport", "websocket"))
     assert samples[("rolegate_refused_requests_total", refused)] == 1
-    malformed = (("reason", "malformed"), ("transport", "polling"))
+    malformed = (("reason", "malformed_payload"), ("transport", "polling"))
     assert samples[("rolegate_refused_requests_total", malformed)] == 1
     assert samples[("rolegate_events_total", (("event", "message"),))] == 2
     assert samples[("rolegate_errors_total", (("code", "not_in_room"),))] == 1

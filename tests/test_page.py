@@ -10,7 +10,6 @@ Each case saves a screenshot under test-artifacts/.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import uuid
@@ -236,14 +235,9 @@ def test_the_page_fits_a_phone(worker_role, contexts):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_the_page_carries_the_profiles_client_options(monkeypatch, tmp_path, profile):
-    """One source: what the page connects with is config.options.client_options, as served at /policy."""
-    for var in [v for v in os.environ if v.startswith("GATEWAY_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
-    from app import create_app
-
-    client = create_app(profile).test_client()
+def test_the_page_carries_the_profiles_client_options(make_app, profile):
+    """One source: what the page connects with is transports.options.client_options, as served at /policy."""
+    client = make_app(profile).test_client()
     html = client.get("/").get_data(as_text=True)
     rendered = re.search(r'<script id="policy" type="application/json">(.*?)</script>', html, re.S)
     assert rendered is not None

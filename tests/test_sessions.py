@@ -1,4 +1,4 @@
-"""WebSocket sessions that send directly (transports/session.py), against a real gunicorn gateway.
+"""WebSocket sessions that send directly (seam/session.py), against a real gunicorn gateway.
 
 Replies and broadcasts are written from the sender's own green thread, so these check what
 python-engineio's writer thread used to guarantee: a client that stops reading delays nobody

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -82,5 +83,6 @@ def test_python_app_web_role_refuses_websocket_with_its_reason(start_gateway):
     gateway = start_gateway(command="python app.py", GATEWAY_PROFILE="web-role")
     status, body = websocket_attempt(gateway.url, "EIO=4&transport=websocket")
     assert status == 400
-    assert "Refused by gateway profile 'web-role'" in body
+    refusal = json.loads(body)
+    assert (refusal["code"], refusal["profile"]) == ("transport_not_allowed", "web-role")
     assert python_hello(gateway.url, ["polling"])["reply"] == HELLO

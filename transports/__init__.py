@@ -2,14 +2,16 @@
 
 Modelled on Engine.IO's ``transports/index``: one small registry maps every
 name a user may write in a profile to the transport that implements it.
-socket.io 0.9 names are kept as aliases so old configs keep working, and the
-names Engine.IO v4 retired fail with a message that says what to use instead.
+The names themselves (with socket.io 0.9's aliases and the retired names) are
+profile vocabulary, in ``config/transport_names.py``; this is what each one means.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import parse_qs
+
+from config.transport_names import NAMES, canonical_name
 
 
 @dataclass(frozen=True)
@@ -26,40 +28,14 @@ WEBSOCKET = Transport("websocket", True, "WebSocket: needs a path that passes Up
 
 TRANSPORTS: dict[str, Transport] = {t.name: t for t in (POLLING, WEBSOCKET)}
 
-#: socket.io 0.9 names that still mean something in Engine.IO v4.
-ALIASES: dict[str, str] = {
-    "xhr-polling": "polling",
-    "jsonp-polling": "polling",
-}
-
-#: socket.io 0.9 names with no Engine.IO v4 equivalent, and what to use instead.
-RETIRED: dict[str, str] = {
-    "htmlfile": "it was an IE-only streaming hack; use 'polling', which works in every browser",
-    "flashsocket": "Flash is gone from every browser; use 'websocket', with 'polling' as fallback",
-}
-
-
-#: Where transports/worker.py hands a WebSocket request's socket to the WebSocket driver. Not
-#: ``gunicorn.socket``: python-engineio keeps a class object (2.8 KiB) in the environ of every
-#: request with that key, for a WebSocket's whole life; guard.py copies the socket there for
-#: simple-websocket, which looks for it.
-SOCKET_KEY = "rolegate.socket"
-
-
-class UnknownTransport(ValueError):
-    """A transport name that is neither current, an alias, nor retired."""
+assert tuple(sorted(TRANSPORTS)) == tuple(sorted(NAMES)), (
+    "a profile's transport names and their meanings differ"
+)
 
 
 def resolve(name: str) -> Transport:
-    """Return the transport a (possibly socket.io 0.9) name stands for."""
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
-    if key in TRANSPORTS:
-        return TRANSPORTS[key]
-    if key in RETIRED:
-        raise UnknownTransport(f"transport {name!r} no longer exists in Engine.IO v4: {RETIRED[key]}")
-    valid = ", ".join([*TRANSPORTS, *ALIASES])
-    raise UnknownTransport(f"unknown transport {name!r}; valid names: {valid}")
+    """The transport a (possibly socket.io 0.9) name stands for; ValueError names the valid ones."""
+    return TRANSPORTS[canonical_name(name)]
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ writer greenlet that was three hand-offs per message and about 60% of WebSocket 
 py-spy, and a parked greenlet more per idle WebSocket (bench/RESULTS.md). Here ``wait()``
 reads and parses frames on the socket itself, in the greenlet python-engineio calls it from,
 and ``send()`` writes the frame directly. A write never blocks its caller: what the socket does
-not take at once waits, in order, for one drain greenlet (transports/session.py sends replies and
+not take at once waits, in order, for one drain greenlet (seam/session.py sends replies and
 broadcasts from the sender's own greenlet, and one slow receiver must not stall the others).
 
 What the gateway relied on from simple-websocket is kept: a message larger than the limit is
 refused with close 1009 from its frame header, before its payload is read; text that is not
-UTF-8 is refused with 1007; ``close(code, reason)`` sends that code (transports/guard.py uses it
+UTF-8 is refused with 1007; ``close(code, reason)`` sends that code (seam/drivers.py uses it
 for 1007); a client that goes away makes ``wait()`` return None. permessage-deflate is not
-implemented: with ``websocket_compression`` on, simple-websocket is used (transports/guard.py).
+implemented: with ``websocket_compression`` on, simple-websocket is used (seam/drivers.py).
 """
 
 from __future__ import annotations
@@ -31,9 +31,14 @@ from typing import Any
 import gevent
 
 from ops import metrics
-from transports import SOCKET_KEY
 
 log = logging.getLogger("rolegate.transports")
+
+#: Where serving/handler.py hands a WebSocket request's socket to the WebSocket driver. Not
+#: ``gunicorn.socket``: python-engineio keeps a class object (2.8 KiB) in the environ of every
+#: request with that key, for a WebSocket's whole life; seam/drivers.py copies the socket there
+#: for simple-websocket, which looks for it.
+SOCKET_KEY = "rolegate.socket"
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: Bytes asked of the socket per read; a chat frame fits in one.
@@ -93,16 +98,10 @@ def frame(opcode: int, payload: bytes) -> bytes:
 def socket_of(environ: dict) -> Any:
     """The client's socket as the gateway's servers hand it over, or None.
 
-    ``rolegate.socket``: transports/worker.py. ``gunicorn.socket``: gunicorn's own workers.
-    gevent's pywsgi (``python app.py``): the socket under ``wsgi.input``, which holds nothing
-    unread, because a client sends no frame before its 101.
+    ``rolegate.socket``: serving/handler.py, under gunicorn and ``rolegate serve``.
+    ``gunicorn.socket``: gunicorn's own workers.
     """
-    sock = environ.get(SOCKET_KEY) or environ.get("gunicorn.socket")
-    if sock is not None:
-        return sock
-    rfile = getattr(environ.get("wsgi.input"), "rfile", None)
-    raw = getattr(rfile, "raw", None)
-    return getattr(raw, "_sock", None)
+    return environ.get(SOCKET_KEY) or environ.get("gunicorn.socket")
 
 
 class InlineWebSocket:
@@ -392,7 +391,7 @@ class InlineWebSocketWSGI:
             b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
         )
         ws = InlineWebSocket(sock, self.max_message_bytes)
-        self.ws = ws  # where transports/guard.py finds the connection, as with simple-websocket
+        self.ws = ws  # where seam/drivers.py finds the connection, as with simple-websocket
         try:
             self.app(self)
             ws.finish_closing()  # a close sent outside wait() (guard.py's 1007) still gets its answer
@@ -402,7 +401,7 @@ class InlineWebSocketWSGI:
         # The response was the WebSocket itself. As simple-websocket does under gunicorn: a list
         # would make python-engineio write an HTTP 200 into the socket after a session that
         # began on polling. The HTTP server's handler catches this and closes the connection
-        # (transports/worker.py, transports/serving.py).
+        # (serving/handler.py, serving/standalone.py).
         raise StopIteration
 
     # python-engineio talks to this object; CheckedWebSocket reaches the connection as ``.ws``.

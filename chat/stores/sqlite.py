@@ -1,50 +1,15 @@
-"""Chat history: one small store interface, SQLite behind it by default.
-
-Every message is committed before it is acknowledged, so a client that got an
-ack knows the message survives a crash. ``client_id`` makes a resend after a
-reconnect idempotent: the same (room, client_id) is stored once.
-"""
+"""History in one SQLite file, the default store: nothing to install or run beside the gateway."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from chat.stores.history import Message
 
-
-@dataclass(frozen=True)
-class Message:
-    """One stored chat message, as clients receive it."""
-
-    id: int
-    room: str
-    name: str
-    text: str
-    ts: int  # milliseconds since the epoch, server time
-    client_id: str
-
-    def to_wire(self) -> dict:
-        return asdict(self)
-
-
-class History(Protocol):
-    """What the chat needs from a store; a second backend implements the same four calls."""
-
-    def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
-        """Store a message; returns it and whether it is new (False: a resend of ``client_id``)."""
-
-    def after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
-        """Messages of ``room`` with id > ``since``, oldest first, at most ``limit``; and if more wait."""
-
-    def latest(self, room: str, limit: int) -> list[Message]:
-        """The last ``limit`` messages of ``room``, oldest first."""
-
-    def close(self) -> None: ...
+#: ``sqlite:///relative.db`` is relative to the project folder.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 SCHEMA = """
@@ -65,7 +30,7 @@ COLUMNS = "id, room, name, text, ts, client_id"
 def sqlite_path(url: str) -> Path:
     """``sqlite:///rel.db`` is relative to the project folder, ``sqlite:////abs.db`` absolute."""
     path = Path(url.removeprefix("sqlite:///"))
-    return path if path.is_absolute() else ROOT / path
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 class SqliteHistory:
@@ -111,22 +76,3 @@ class SqliteHistory:
 
     def close(self) -> None:
         self.db.close()
-
-
-def describe(url: str) -> str:
-    """Where history is kept, for the start-up log: a file path, or a URL without its password."""
-    if url.startswith("sqlite:///"):
-        return f"SQLite file {sqlite_path(url)}"
-    parts = urlsplit(url)
-    return f"Redis at {parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
-
-
-def open_history(url: str, async_mode: str) -> History:
-    """The store a ``database_url`` names (the schemes are ``config.settings.DATABASE_SCHEMES``)."""
-    if url.startswith(("redis://", "rediss://")):
-        from chat.redis_history import RedisHistory
-
-        return RedisHistory(url)  # its sockets yield to green threads by themselves
-    from chat.offload import OffloadedHistory
-
-    return OffloadedHistory(lambda: SqliteHistory(sqlite_path(url)), async_mode)

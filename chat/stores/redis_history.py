@@ -13,7 +13,7 @@ import time
 
 import redis
 
-from chat.history import Message
+from chat.stores.history import Message
 from config.settings import ConfigError
 
 PREFIX = "rolegate"

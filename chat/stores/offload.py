@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chat.history import History, Message
+from chat.stores.history import History, Message
 
 T = TypeVar("T")
 

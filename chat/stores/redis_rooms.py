@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import redis
 
-from chat.redis_history import PREFIX
-from chat.rooms import Rooms
+from chat.stores.redis_history import PREFIX
+from chat.stores.rooms import Rooms
 
 HEARTBEAT_EVERY = 10  # seconds
 HEARTBEAT_TTL = 3 * HEARTBEAT_EVERY

@@ -1,6 +1,6 @@
 """Transport doctor: does the profile in force fit the path to a deployed gateway?
 
-    python -m transports.doctor https://chat.example.com [--origin https://www.example.com]
+    rolegate doctor https://chat.example.com [--origin https://www.example.com]
 
 Through everything between you and the gateway (proxies, load balancers, the
 host's router) it checks, like a browser would:
@@ -9,8 +9,8 @@ host's router) it checks, like a browser would:
 - a long-poll held for the full ping interval (does the path cut idle requests?).
 It prints one line per check, a verdict and the profile to use. Exit status: 0
 when the profile in force (read from ``/policy``) fits the path, 1 when it does
-not, 2 when the gateway could not be checked at all. Standard library only, so
-it runs anywhere Python does.
+not, 2 when the gateway could not be checked at all. It speaks HTTP with the
+standard library only, and reads the gateway's refusals by their codes.
 """
 
 from __future__ import annotations
@@ -28,14 +28,24 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from config.hosts import longest_ping_interval
+from transports.refusals import CODES, ORIGIN_NOT_ALLOWED, TRANSPORT_NOT_ALLOWED
 
 #: Status codes proxies answer with when they cut or cannot reach the upstream.
 CUT_STATUSES = {408, 499, 502, 503, 504, 520, 521, 522, 523, 524}
 
 
 def oneline(text: str, limit: int = 160) -> str:
-    """A response body as one short line (proxies answer with HTML pages)."""
-    return " ".join(text.split())[:limit]
+    """A response body as one short line (proxies answer with HTML pages), cut between words.
+
+    A refusal by the gateway is shown by its message, whole.
+    """
+    code, refusal = refusal_of(text)
+    if code is not None:
+        return f"{refusal.get('message', '')} ({code})"
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0] + " …"
 
 
 class Unreachable(Exception):
@@ -121,6 +131,17 @@ def read_policy(path: Route) -> dict:
         raise Unreachable(f"GET /policy did not answer JSON: {body[:200]}") from None
 
 
+def refusal_of(body: str) -> tuple[str | None, dict]:
+    """The gateway's refusal code and body (transports/refusals.py), or None for any other answer."""
+    try:
+        refusal = json.loads(body)
+    except ValueError:
+        return None, {}
+    if isinstance(refusal, dict) and refusal.get("code") in CODES:
+        return refusal["code"], refusal
+    return None, {}
+
+
 def engineio_path(policy: dict) -> str:
     return "/" + policy.get("path", "/socket.io/").strip("/") + "/"
 
@@ -136,7 +157,8 @@ def check_handshake(path: Route, policy: dict, report: Report) -> str | None:
     if status == 200 and body.startswith("0{"):
         report.checks.append(Check("polling handshake", True, f"origin {path.origin} accepted"))
         return json.loads(body[1:])["sid"]
-    if "origin" in body.lower():
+    code, _ = refusal_of(body)
+    if code == ORIGIN_NOT_ALLOWED:
         report.refused_origin = path.origin
         report.checks.append(
             Check("polling handshake", False, f"origin {path.origin} refused: {oneline(body)}")
@@ -168,11 +190,12 @@ def check_websocket(path: Route, policy: dict, report: Report) -> None:
         report.websocket_passes = True
         report.checks.append(Check("websocket", True, "the path passes the WebSocket upgrade"))
         return
-    if "origin" in body.lower() and "not accepted" in body.lower():
+    code, refusal = refusal_of(body)
+    if code == ORIGIN_NOT_ALLOWED:
         report.checks.append(Check("websocket", None, f"not tested: origin {path.origin} refused"))
         return
-    if "Refused by gateway profile" in body and "is not allowed" in body:
-        arrived = "the path passed the Upgrade header" in body
+    if code == TRANSPORT_NOT_ALLOWED:
+        arrived = refusal.get("upgrade_header") is True
         report.websocket_passes = True if arrived else None
         report.checks.append(
             Check(
@@ -270,7 +293,7 @@ def render(report: Report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m transports.doctor", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="rolegate doctor", description=__doc__.split("\n\n")[0])
     parser.add_argument("url", help="the gateway's public URL, e.g. https://chat.example.com")
     parser.add_argument("--origin", help="the origin of the page that connects (default: the URL's own)")
     parser.add_argument("--timeout", type=float, default=10, help="seconds to wait for each quick request")

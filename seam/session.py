@@ -7,10 +7,10 @@ timeout made gevent arm a timer around every read: 10% of WebSocket time. (The h
 the writer itself cost nothing measurable; bench/RESULTS.md has the A/B.)
 
 ``GatewaySocket`` changes three things and keeps the rest of python-engineio's behaviour:
-- once a session is on the inline WebSocket (transports/inline_ws.py), ``send`` writes the
+- once a session is on the inline WebSocket (seam/inline_ws.py), ``send`` writes the
   frame from the sender's own green thread. That write never blocks: what the socket does
   not take at once waits in the connection's backlog, in order, so a slow receiver delays
-  nobody (one that falls 8 MiB behind is dropped, transports/inline_ws.py). There is no
+  nobody (one that falls 8 MiB behind is dropped, seam/inline_ws.py). There is no
   writer green thread, and the queue is dropped after the upgrade;
 - the next ping is a timer (``gevent.spawn_later``) rather than a green thread sleeping with
   its stack saved;
@@ -30,7 +30,7 @@ import gevent
 from engineio import exceptions, packet
 from engineio.socket import Socket
 
-from transports.inline_ws import InlineWebSocket
+from seam.inline_ws import InlineWebSocket
 
 
 class GatewaySocket(Socket):
@@ -121,7 +121,7 @@ class GatewaySocket(Socket):
                 break
         self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
         # python-engineio removes a closed session after its handler returns, but the driver ends
-        # the request with StopIteration (transports/inline_ws.py), so that code never runs.
+        # the request with StopIteration (seam/inline_ws.py), so that code never runs.
         self.server.sockets.pop(self.sid, None)
         return []
 

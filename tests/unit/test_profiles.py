@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import ConfigError, load_profile
-from config.options import client_options, server_options
+from transports.options import client_options, server_options
 
 
 def test_default_is_worker_role():
@@ -40,10 +40,10 @@ def test_socketio_09_names_still_work():
 def test_user_profile_file_extends_a_builtin(tmp_path):
     path = tmp_path / "profiles.toml"
     path.write_text(
-        '[heroku]\nextends = "worker-role"\n"polling duration" = 20\n'
+        '[my-chat]\nextends = "worker-role"\n"polling duration" = 20\n'
         'transports = ["jsonp-polling"]\nallowed_origins = ["https://chat.example.com"]\n'
     )
-    profile = load_profile("heroku", environ={"GATEWAY_PROFILE_FILE": str(path)})
+    profile = load_profile("my-chat", environ={"GATEWAY_PROFILE_FILE": str(path)})
     assert profile.transports == ("polling",)
     assert profile.ping_interval == 20
     assert profile.allowed_origins == ("https://chat.example.com",)
@@ -177,12 +177,71 @@ def test_scale_out_settings_are_checked(environ, message):
         load_profile(environ=environ)
 
 
-def test_page_text_box_takes_no_more_than_the_server_accepts(monkeypatch, tmp_path):
-    from conftest import Gateway
-
-    from app import create_app
-
-    for var, value in {**Gateway.default_env(tmp_path), "GATEWAY_MAX_TEXT_LENGTH": "140"}.items():
-        monkeypatch.setenv(var, value)
-    page = create_app("worker-role").test_client().get("/").get_data(as_text=True)
+def test_page_text_box_takes_no_more_than_the_server_accepts(make_app):
+    page = make_app("worker-role", max_text_length=140).test_client().get("/").get_data(as_text=True)
     assert 'id="text"' in page and 'maxlength="140"' in page
+
+
+def test_a_profile_file_may_not_redefine_a_builtin_name(tmp_path):
+    """[heroku] in a user's file silently replaced the preset and its 30 s host limit."""
+    path = tmp_path / "p.toml"
+    path.write_text('[heroku]\nextends = "worker-role"\n')
+    with pytest.raises(ConfigError, match=r"\[heroku\] is a built-in profile's name; pick a new name"):
+        load_profile("heroku", environ={"GATEWAY_PROFILE_FILE": str(path)})
+
+
+@pytest.mark.parametrize(
+    ("origin", "fix"),
+    [
+        ("https://chat.example.com/", "write https://chat.example.com"),
+        ("https://chat.example.com/chat", "write https://chat.example.com"),
+        ("chat.example.com", "for example https://chat.example.com"),
+        ("ftp://chat.example.com", "scheme://host[:port]"),
+    ],
+)
+def test_an_origin_that_no_browser_sends_is_refused_with_the_fix(origin, fix):
+    with pytest.raises(ConfigError, match="is not an origin") as refused:
+        load_profile(environ={"GATEWAY_ALLOWED_ORIGINS": origin})
+    assert fix in str(refused.value)
+
+
+def test_origins_as_browsers_send_them_are_accepted():
+    profile = load_profile(
+        environ={"GATEWAY_ALLOWED_ORIGINS": "https://a.example.com, http://b.example:8080, *"}
+    )
+    assert profile.allowed_origins == ("https://a.example.com", "http://b.example:8080", "*")
+
+
+def test_a_setting_with_no_effect_in_its_profile_is_a_warning():
+    assert load_profile("web-role", environ={}).warnings() == []
+    profile = load_profile("web-role", environ={"GATEWAY_UPGRADE": "true"})
+    assert profile.warnings() == [
+        "upgrade = true has no effect: profile 'web-role' allows only polling; an upgrade needs both "
+        "polling and websocket in transports"
+    ]
+
+
+def test_each_value_says_where_it_came_from(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[my-heroku]\nextends = "heroku"\nmax_rooms = 3\n')
+    profile = load_profile(
+        "my-heroku",
+        environ={"GATEWAY_PROFILE_FILE": str(path), "GATEWAY_MAX_TEXT_LENGTH": "100"},
+        settings={"replay_limit": 7},
+    )
+    assert profile.sources["ping_timeout"] == "default"
+    assert profile.sources["transports"] == "built-in profile 'worker-role'"
+    assert profile.sources["host_idle_limit"] == "preset 'heroku'"
+    assert profile.sources["max_rooms"] == f"profile file {path} [my-heroku]"
+    assert profile.sources["max_text_length"] == "environment GATEWAY_MAX_TEXT_LENGTH"
+    assert profile.sources["replay_limit"] == "create_app settings"
+    assert (profile.max_rooms, profile.max_text_length, profile.replay_limit) == (3, 100, 7)
+
+
+def test_profile_fields_are_the_settings_table():
+    from dataclasses import fields
+
+    from config import SETTINGS, Profile
+
+    names = [f.name for f in fields(Profile)]
+    assert names == ["name", "description", *(s.name for s in SETTINGS), "overridden", "sources"]

@@ -10,8 +10,8 @@ from typing import Any
 
 import socketio
 
-import transports.fastjson
 from config.profile import Profile
+from seam import fastjson
 
 SOCKETIO_PATH = "socket.io"
 
@@ -32,28 +32,14 @@ def server_options(profile: Profile) -> dict[str, Any]:
         # refused origin). Whatever reaches Engine.IO is allowed, so it may echo it.
         "cors_allowed_origins": "*",
         # orjson: same JSON text, a fraction of the encoding time (bench/RESULTS.md).
-        "json": transports.fastjson,
+        "json": fastjson,
         "async_handlers": profile.async_handlers,
         "http_compression": profile.http_compression,
     }
-    queue = message_queue(profile)
-    if queue:
+    if profile.broadcast_queue:
         # Broadcasts (messages, presence) reach the clients of every process.
-        options["client_manager"] = socketio.RedisManager(queue)
+        options["client_manager"] = socketio.RedisManager(profile.broadcast_queue)
     return options
-
-
-def message_queue(profile: Profile) -> str:
-    """The Redis that carries broadcasts between processes, if any.
-
-    Processes that share their history in Redis are scaled out, so they share
-    its server as the message queue too unless ``message_queue`` names another.
-    """
-    if profile.message_queue:
-        return profile.message_queue
-    if profile.database_url.startswith(("redis://", "rediss://")):
-        return profile.database_url
-    return ""
 
 
 def client_options(profile: Profile) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""The README's settings and host presets tables are the ones the code generates."""
+"""The README's generated tables (settings, presets, chat errors, refusals) are the ones the code makes."""
 
+import pytest
 from conftest import ROOT
 
+from cli.readme import TABLES
 from config.docs import presets_table, settings_table
 
 
@@ -10,12 +12,9 @@ def readme_between(marker: str) -> str:
     return readme.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0].strip()
 
 
-def test_readme_settings_table_matches_the_code():
-    assert readme_between("settings") == settings_table(), "run `python -m config.docs`, paste into README.md"
-
-
-def test_readme_presets_table_matches_the_code():
-    assert readme_between("presets") == presets_table(), "run `python -m config.docs`, paste into README.md"
+@pytest.mark.parametrize("table", TABLES)
+def test_readme_table_matches_the_code(table):
+    assert readme_between(table) == TABLES[table](), "run `python -m cli.readme --write`"
 
 
 def test_settings_table_has_a_column_per_role_and_presets_a_row_each():
@@ -40,3 +39,28 @@ def test_readme_error_table_lists_every_code():
     between = readme.split("<!-- errors:start -->")[1].split("<!-- errors:end -->")[0]
     rows = [line for line in between.strip().splitlines()[2:]]
     assert rows == [f"| `{code}` | {when} |" for code, when in CODES.items()]
+
+
+def test_readme_refusal_table_lists_every_code_with_its_status():
+    from transports.refusals import CODES
+
+    rows = readme_between("refusals").splitlines()[2:]
+    assert [row.split("|")[1].strip(" `") for row in rows] == list(CODES)
+    assert "| `too_large` | 413 |" in readme_between("refusals")
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"GATEWAY_PROFILE": "api-role"},
+        {"GATEWAY_TRANSPORTS": "flashsocket"},
+        {"GATEWAY_ALLOWED_ORIGINS": "https://chat.example.com/"},
+    ],
+)
+def test_the_readmes_sample_configuration_errors_are_the_real_ones(environ):
+    from config import ConfigError, load_profile
+
+    with pytest.raises(ConfigError) as error:
+        load_profile(environ=environ)
+    samples = readme_between("config-errors").splitlines()
+    assert f"rolegate: configuration error: {error.value}" in samples

@@ -1,0 +1,41 @@
+"""What the chat needs from a history store: ``Message`` and the ``History`` interface.
+
+Every message is committed before it is acknowledged, so a client that got an
+ack knows the message survives a crash. ``client_id`` makes a resend after a
+reconnect idempotent: the same (room, client_id) is stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """One stored chat message, as clients receive it."""
+
+    id: int
+    room: str
+    name: str
+    text: str
+    ts: int  # milliseconds since the epoch, server time
+    client_id: str
+
+    def to_wire(self) -> dict:
+        return asdict(self)
+
+
+class History(Protocol):
+    """What the chat needs from a store; a second backend implements the same four calls."""
+
+    def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
+        """Store a message; returns it and whether it is new (False: a resend of ``client_id``)."""
+
+    def after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
+        """Messages of ``room`` with id > ``since``, oldest first, at most ``limit``; and if more wait."""
+
+    def latest(self, room: str, limit: int) -> list[Message]:
+        """The last ``limit`` messages of ``room``, oldest first."""
+
+    def close(self) -> None: ...

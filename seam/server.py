@@ -1,0 +1,123 @@
+"""python-socketio's Server, with the gateway's answers to bad packets and broken handlers.
+
+python-socketio raises on a Socket.IO packet it cannot decode, and lets an exception in an
+event handler escape into the same place. The two are told apart here:
+- a packet that does not decode (or has no event name) is answered with an ``error`` event
+  ``malformed_packet``, and the connection carries on;
+- an exception in a handler is a bug on our side, not a bad packet: it is logged with its
+  traceback under an incident id, counted, and the client gets ``internal_error`` with that id
+  (the chat's handlers answer it in their ack, chat/events.py).
+New sessions are adopted into the session class the WebSocket driver needs (seam/session.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from socketio import packet
+
+from chat.errors import INTERNAL_ERROR, MALFORMED_PACKET, incident_id
+from ops import metrics
+
+log = logging.getLogger("rolegate.transports")
+
+#: Events python-socketio itself calls with its own argument conventions (it retries
+#: ``connect`` without ``auth`` on a TypeError, and reads ConnectionRefusedError from it).
+LIBRARY_EVENTS = frozenset(("connect", "disconnect"))
+
+
+class MalformedPacket(ValueError):
+    """A Socket.IO packet from a client that does not decode, or is not of a shape we accept."""
+
+
+class CheckedPacket(packet.Packet):
+    """python-socketio's packet, whose decoding failures are told apart from handler failures."""
+
+    def decode(self, encoded_packet: Any) -> Any:
+        try:
+            return super().decode(encoded_packet)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise MalformedPacket(str(exc)) from exc
+
+
+class HandlerError(Exception):
+    """An event handler raised: our bug, logged with its traceback under ``incident``."""
+
+    def __init__(self, event: str, incident: str) -> None:
+        super().__init__(f"the {event!r} handler failed (incident {incident})")
+        self.incident = incident
+
+
+class GuardedServer(socketio.Server):
+    """A Socket.IO server that answers bad packets and failed handlers, each with its own code."""
+
+    #: The Engine.IO session class new sessions become (set by install_websocket_driver), or None.
+    session_class: Any = None
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.packet_class = CheckedPacket  # public attribute, read by python-socketio per packet
+
+    def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
+        # python-engineio has just built the session, and not used it yet.
+        if self.session_class is not None:
+            self.session_class.adopt(self.eio.sockets[eio_sid])
+        return super()._handle_eio_connect(eio_sid, environ)
+
+    def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        # python-socketio reads data[0] as the event name in a background task, where
+        # a bad shape would only print a traceback; refuse it here, where it is answered.
+        if not (isinstance(data, list) and data and isinstance(data[0], str)):
+            raise MalformedPacket("an event packet carries [name, ...arguments]")
+        super()._handle_event(eio_sid, namespace, id, data)
+
+    def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if event in LIBRARY_EVENTS:
+            return super()._trigger_event(event, namespace, *args)
+        try:
+            return super()._trigger_event(event, namespace, *args)
+        except Exception as exc:
+            incident = incident_id()
+            log.exception("the %r handler failed (incident %s)", event, incident)
+            raise HandlerError(event, incident) from exc
+
+    def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            super()._handle_eio_message(eio_sid, data)
+        except HandlerError as failure:
+            metrics.count_error(INTERNAL_ERROR)
+            self._tell(
+                eio_sid,
+                INTERNAL_ERROR,
+                f"the server failed; incident {failure.incident}",
+                id=failure.incident,
+            )
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # MalformedPacket, and python-socketio's own refusals of a packet's type or order.
+            self._binary_packet.pop(eio_sid, None)
+            log.warning("malformed Socket.IO packet from %s: %s", eio_sid, exc)
+            metrics.count_error(MALFORMED_PACKET)
+            self._tell(eio_sid, MALFORMED_PACKET, f"could not decode the packet: {exc}")
+
+    def _tell(self, eio_sid: str, code: str, message: str, **extra: str) -> None:
+        """An ``error`` event to the client of ``eio_sid``, if it is connected to the namespace."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is not None:
+            self.emit("error", {"code": code, "message": message, **extra}, to=sid)
+
+    def sessions_by_transport(self) -> dict[str, int]:
+        """Open Engine.IO sessions by their current transport (for /metrics)."""
+        counts = {"polling": 0, "websocket": 0}
+        for session in list(self.eio.sockets.values()):
+            if not session.closed:
+                counts["websocket" if session.upgraded else "polling"] += 1
+        return counts
+
+    def drop_all_sessions(self) -> int:
+        """Drop every session's transport without a close packet, so its client reconnects; how many."""
+        sessions = list(self.eio.sockets.values())
+        for session in sessions:
+            session.close(wait=False, abort=True)
+        return len(sessions)
