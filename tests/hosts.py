@@ -18,7 +18,8 @@ from conftest import ROOT, free_port
 
 NGINX_CONFIGS = ROOT / "deploy" / "nginx"
 
-#: The main nginx.conf around one of deploy/nginx/*.conf (which are conf.d files).
+#: The main nginx.conf around deploy/nginx/*.conf (which are conf.d files). ``{site}`` may be a
+#: glob (``conf.d/*.conf``), as in a distribution's nginx.conf.
 MAIN_CONF = """\
 {user}
 worker_processes 1;
@@ -34,6 +35,26 @@ http {{
     include {site};
 }}
 """
+
+
+def write_main_conf(prefix: Path, site: Path | str) -> Path:
+    """Write ``prefix/nginx.conf`` including ``site`` (a file or a glob); returns its path."""
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    # As root, nginx's workers would run as nobody and could not reach the tmp dir.
+    user = "user root;" if os.getuid() == 0 else ""
+    conf = prefix / "nginx.conf"
+    conf.write_text(MAIN_CONF.format(user=user, prefix=prefix, site=site))
+    return conf
+
+
+def nginx_test(conf: Path, prefix: Path) -> subprocess.CompletedProcess[str]:
+    """``nginx -t`` on ``conf``: checks the syntax and loads it (upstreams, maps) without serving."""
+    return subprocess.run(
+        ["nginx", "-t", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def render(template: str, **values: str) -> str:
@@ -76,13 +97,10 @@ class Nginx:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.prefix = tmp / f"nginx-{self.port}"
-        (self.prefix / "tmp").mkdir(parents=True)
+        self.prefix.mkdir(parents=True)
         site = self.prefix / template
         site.write_text(render(template, listen=f"127.0.0.1:{self.port}", **values))
-        conf = self.prefix / "nginx.conf"
-        # As root, nginx's workers would run as nobody and could not reach the tmp dir.
-        user = "user root;" if os.getuid() == 0 else ""
-        conf.write_text(MAIN_CONF.format(user=user, prefix=self.prefix, site=site))
+        conf = write_main_conf(self.prefix, site)
         self.error_log = self.prefix / "error.log"
         self.process = subprocess.Popen(
             [
