@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 if __name__ == "__main__":
-    # ``python app.py`` is ``rolegate serve`` (deploy/iis/web.config runs it). It must patch the
-    # standard library for green threads before Flask and friends import it, so it runs first.
-    from cli.main import main
+    # ``python app.py`` does what ``rolegate serve`` does (deploy/iis/web.config runs it). Green
+    # threads must patch the standard library before Flask and friends import it: this runs first.
+    from config import load_profile_or_exit
+    from serving.process import monkey_patch
 
-    raise SystemExit(main(["serve"]))
+    monkey_patch(load_profile_or_exit().async_mode)
 
 import logging  # noqa: E402 (after the __main__ block above)
 from collections.abc import Mapping
@@ -110,3 +111,10 @@ def __getattr__(name: str) -> Flask:
     global app
     app = create_app_or_exit(load_profile_or_exit())
     return app
+
+
+if __name__ == "__main__":
+    from serving.standalone import serve_forever
+
+    _profile = load_profile_or_exit()
+    serve_forever(create_app_or_exit(_profile), _profile)
