@@ -25,6 +25,7 @@ from engineio.payload import Payload
 
 from config.profile import Profile
 from ops import metrics
+from rfc6455.frames import INVALID_FRAME_DATA
 from transports import SOCKET_KEY
 
 log = logging.getLogger("rolegate.transports")
@@ -37,7 +38,6 @@ CLIENT_PACKET_TYPES = frozenset("123456")
 #: 5 upgrade. A ping or noop raised UnknownPacketError, and the disconnect that followed waited
 #: for a long-poll to drain the queue: the POST hung until the client polled again.
 POLLING_CLIENT_PACKET_TYPES = frozenset("1345")
-INVALID_FRAME_DATA = 1007
 PACKET_SEPARATOR = "\x1e"
 
 
@@ -91,7 +91,7 @@ class CheckedWebSocket:
         log.warning("closed a WebSocket that sent a malformed Engine.IO packet: %r", data[:40])
         inner = getattr(self._ws, "ws", None)
         if inner is not None and inner.connected:
-            inner.close(INVALID_FRAME_DATA, "malformed Engine.IO packet")
+            inner.close(INVALID_FRAME_DATA, f"{MALFORMED_PACKET}: not an Engine.IO packet")
         return None  # what python-engineio reads as "closed by the client"
 
     def __getattr__(self, name: str) -> Any:
