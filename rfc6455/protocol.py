@@ -273,6 +273,10 @@ class ServerProtocol:
         self._outgoing = []
         return outgoing
 
+    def has_data_to_send(self) -> bool:
+        """True if frames are queued: a cheap test before ``data_to_send()``."""
+        return bool(self._outgoing)
+
     def send_text(self, text: str) -> None:
         """Queue a text message."""
         if self.close_sent is not None:
