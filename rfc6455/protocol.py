@@ -113,8 +113,9 @@ class ServerProtocol:
         self._skip = 0  # input bytes still to drop (a refused or unwanted payload)
         self._outgoing: list[bytes] = []
         self._message_opcode: int | None = None  # TEXT or BINARY while a fragmented message is open
-        self._parts: bytearray | None = None  # its payload so far (a list of parts would let empty
-        self._size = 0  # frames grow memory); its size as charged against max_message_bytes
+        # Its payload so far: one bytearray, as a list of parts would let empty frames grow memory.
+        self._parts: bytearray | None = None
+        self._size = 0  # its size as charged against max_message_bytes
 
     # --- bytes in --------------------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class ServerProtocol:
         if self.state is CLOSED:
             return
         buffer = self._buffer
-        if not buffer:
+        if not buffer and not self._chunked:
             self._buffer = data
             return
         # Keep pieces of a large frame apart until it is whole: joining at every read is quadratic.

@@ -146,6 +146,20 @@ def test_byte_by_byte_gives_the_same_events_and_output():
     assert piecewise.data_to_send() == whole.data_to_send()
 
 
+def test_input_stays_in_order_when_events_are_read_one_at_a_time():
+    """Bytes held back while a large frame was incomplete stay behind what came before them."""
+    big, b, c, d, e = text("a" * 200), text("b"), text("c"), text("d"), text("e")
+    protocol = ServerProtocol(MAX)
+    protocol.receive_data(big[:8])
+    assert protocol.next_event() is None  # now waiting for the whole 200-byte frame
+    protocol.receive_data(big[8:] + b + c)
+    assert protocol.next_event() == "a" * 200
+    protocol.receive_data(d)  # read before "b" and "c" were taken
+    assert [protocol.next_event(), protocol.next_event()] == ["b", "c"]
+    protocol.receive_data(e)
+    assert protocol.events_received() == ["d", "e"]
+
+
 def test_messages_before_a_bad_frame_come_out_before_the_refusal():
     protocol = ServerProtocol(MAX)
     protocol.receive_data(text("first") + text("second", mask=None))
@@ -364,7 +378,13 @@ def test_any_chunking_of_a_valid_stream_gives_the_same_messages(valid, data):
     events = []
     for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
         protocol.receive_data(stream[a:b])
-        events += protocol.events_received()
+        # A caller may also read events only now and then, not always all of them.
+        for _ in range(data.draw(st.integers(0, 3))):
+            events.append(protocol.next_event())
+        if data.draw(st.booleans()):
+            events += protocol.events_received()
+    events += protocol.events_received()
+    events = [event for event in events if event is not None]
     assert events == expected
     assert all(opcode == PONG for opcode, _ in server_frames(protocol.data_to_send()))
     assert protocol.state is OPEN and protocol.failure is None
