@@ -29,7 +29,7 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("permessage-deflate (zlib)", ("wsproto/extensions",)),
     (
         "WebSocket framing (wsproto, simple-websocket, gevent-websocket, inline driver)",
-        ("wsproto", "simple_websocket", "geventwebsocket", "seam/inline_ws.py"),
+        ("wsproto", "simple_websocket", "geventwebsocket", "seam/inline_ws.py", "rfc6455/"),
     ),
     ("gateway worker handler (serving/worker.py)", ("serving/worker.py",)),
     ("gateway gate, guard and handlers", ("transports/", "chat/", "app.py")),

@@ -30,7 +30,7 @@ import gevent
 from engineio import exceptions, packet
 from engineio.socket import Socket
 
-from seam.inline_ws import InlineWebSocket
+from rfc6455.connection import InlineWebSocket
 
 
 class GatewaySocket(Socket):
