@@ -141,11 +141,9 @@ class TransportGate:
         if refused is None and environ.get("REQUEST_METHOD") == "POST":
             refused = checked_payload(environ)
         if refused is not None:
-            what = (
-                request.describe()
-                if request
-                else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-            )
+            # A path is the client's own text: escaped, so it cannot forge a log line.
+            path = repr(environ.get("PATH_INFO", ""))[1:-1][:200]
+            what = request.describe() if request else f"{environ.get('REQUEST_METHOD')} {path}"
             metrics.REFUSED.labels(request.transport.name if request else "http", refused.code).inc()
             log.warning(
                 "refused %s from %s (%s): %s", what, client_address(environ), refused.code, refused.message
