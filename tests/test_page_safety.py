@@ -166,8 +166,10 @@ def test_a_wrong_host_gets_400_host_not_allowed_on_every_path(start_gateway):
     assert "refused GET / from 127.0.0.1 (host_not_allowed)" in gateway.log()
 
 
-def test_a_spoofed_x_forwarded_host_does_not_make_a_foreign_origin_same_origin(start_gateway):
-    gateway = start_gateway(GATEWAY_PROXY_HOPS="0")
+@pytest.mark.parametrize("mode", ["gevent", "threading"])
+def test_a_spoofed_x_forwarded_host_does_not_make_a_foreign_origin_same_origin(start_gateway, mode):
+    """In threading mode gunicorn's gthread worker read X-Forwarded-Proto itself from 127.0.0.1."""
+    gateway = start_gateway(GATEWAY_PROXY_HOPS="0", GATEWAY_ASYNC_MODE=mode)
     spoof = {
         "Origin": "https://evil.example",
         "X-Forwarded-Host": "evil.example",
