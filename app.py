@@ -30,6 +30,7 @@ from chat.stores import describe, open_history
 from config import ConfigError, Profile, load_profile, load_profile_or_exit
 from config.loading import exit_with
 from ops import routes
+from ops.address import behind_proxies
 from seam.drivers import install_websocket_driver
 from seam.server import GuardedServer
 from seam.sids import stamp_session_ids
@@ -78,7 +79,11 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     routes.register(flask_app, profile, sio)
 
     engineio_app = socketio.WSGIApp(sio, flask_app.wsgi_app, socketio_path=SOCKETIO_PATH)
-    flask_app.wsgi_app = TransportGate(engineio_app, profile, SOCKETIO_PATH)
+    # ProxyFix outermost: the gate's host and origin checks, Engine.IO and Flask all see the
+    # client's address and scheme as the trusted proxies gave them, never a client's own claim.
+    flask_app.wsgi_app = behind_proxies(
+        TransportGate(engineio_app, profile, SOCKETIO_PATH), profile.proxy_hops
+    )
     log.info("%s", profile.summary())
     for warning in profile.warnings():
         log.warning("%s", warning)

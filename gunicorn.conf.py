@@ -31,6 +31,9 @@ timeout = int(_profile.ping_interval + _profile.ping_timeout) + 30
 graceful_timeout = GRACEFUL_TIMEOUT
 # gunicorn 27 opens a control socket under ~/.gunicorn by default; the gateway needs none.
 control_socket_disable = True
+# The gateway's ProxyFix alone reads X-Forwarded-Proto, for GATEWAY_PROXY_HOPS hops (ops/address.py):
+# gunicorn's gthread worker would otherwise believe it from any client on 127.0.0.1, whatever the hops.
+secure_scheme_headers: dict[str, str] = {}
 
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 (gunicorn's worker)

@@ -23,10 +23,52 @@ CLIENT_FILES = ("socket.io.min.js", "socket.io.min.js.map")
 CLIENT_URL = "/vendor/socket.io.min.js"
 
 
+#: The page's Content-Security-Policy, but for ``frame-ancestors`` (from the profile). Scripts,
+#: styles and connections come from the gateway alone and nothing inline runs: the client options
+#: are a ``<script type="application/json">`` data block, which is never executed. ``data:`` is
+#: for the page's empty favicon. ``'self'`` covers ws:/wss: to the same host (CSP Level 3).
+PAGE_POLICY = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+)
+#: X-Frame-Options for browsers without CSP frame-ancestors, when the profile's value has one.
+FRAME_OPTIONS = {("'none'",): "DENY", ("'self'",): "SAMEORIGIN"}
+
+
+def security_headers(profile: Profile) -> dict[str, str]:
+    """The headers every page, script, style and JSON answer of the gateway carries."""
+    headers = {
+        "Content-Security-Policy": "; ".join(
+            (*PAGE_POLICY, "frame-ancestors " + " ".join(profile.frame_ancestors))
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+    # X-Frame-Options can only say DENY or SAMEORIGIN; a list of origins is CSP's alone
+    # (CSP frame-ancestors wins over it where both are understood).
+    if tuple(profile.frame_ancestors) in FRAME_OPTIONS:
+        headers["X-Frame-Options"] = FRAME_OPTIONS[tuple(profile.frame_ancestors)]
+    return headers
+
+
 def register(flask_app: Flask, profile: Profile) -> None:
-    """Add the page and the client bundle routes to ``flask_app``."""
+    """Add the page and the client bundle routes to ``flask_app``, and the headers that keep them safe."""
     if not (CLIENT_DIST / CLIENT_FILES[0]).is_file():
         log.warning("%s is missing: the chat page cannot connect; run `make install`", CLIENT_DIST)
+    headers = security_headers(profile)
+
+    @flask_app.after_request
+    def add_security_headers(response: Response) -> Response:
+        # Every Flask answer: the page, /static/, /vendor/, /policy, /healthz, /metrics, 404s.
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @flask_app.get("/")
     def index() -> str:

@@ -82,6 +82,62 @@ def _origins(raw: Any) -> tuple[str, ...]:
     return tuple(_origin(word) for word in _words(raw))
 
 
+def _frame_ancestor(word: str) -> str:
+    """One CSP ``frame-ancestors`` source: ``'self'``, ``'none'`` (quotes optional), or an origin."""
+    bare = word.strip("'\"").lower()
+    if bare in ("self", "none"):
+        return f"'{bare}'"
+    if word == "*":
+        raise ValueError("'*' would let any site frame the chat; name the origins that embed it")
+    return _origin(word)
+
+
+def _frame_ancestors(raw: Any) -> tuple[str, ...]:
+    sources = tuple(dict.fromkeys(_frame_ancestor(word) for word in _words(raw)))
+    if not sources:
+        raise ValueError("name 'none', 'self' or the origins that may frame the page")
+    if "'none'" in sources and len(sources) > 1:
+        raise ValueError("'none' cannot be combined with other sources")
+    return sources
+
+
+#: One Host header pattern: a DNS name (or ``*.`` and a domain), an IPv4 address or a bracketed
+#: IPv6 address, then an optional port.
+_HOST = re.compile(r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]")
+
+
+def split_host(host: str) -> tuple[str, str]:
+    """A Host header's name and port (``""`` if none): ``chat.example.com:8443``, ``[::1]:80``."""
+    if host.startswith("["):
+        name, _, rest = host.partition("]")
+        return name + "]", rest[1:] if rest.startswith(":") else rest
+    name, _, port = host.partition(":") if host.count(":") == 1 else (host, "", "")
+    return name, port
+
+
+def _host(word: str) -> str:
+    """One allowed Host header, as a browser sends it: ``host[:port]``, ``*.domain[:port]`` or ``*``."""
+    value = word.lower().rstrip(".")
+    if value == "*":
+        return value
+    if "://" in value or "/" in value:
+        raise ValueError(
+            f"{word!r} is not a host: write it as the Host header carries it, host[:port], "
+            f"for example {urlsplit(word).netloc or 'chat.example.com'}"
+        )
+    name, port = split_host(value)
+    if not _HOST.fullmatch(name) or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ValueError(
+            f"{word!r} is not a host: use a name (chat.example.com), *.example.com for its "
+            "subdomains, or an address, each with an optional :port"
+        )
+    return value
+
+
+def _hosts(raw: Any) -> tuple[str, ...]:
+    return tuple(_host(word) for word in _words(raw))
+
+
 def _database_url(raw: Any) -> str:
     url = str(raw).strip()
     store_kind(url)
@@ -188,6 +244,37 @@ SETTINGS: tuple[Setting, ...] = (
         _origins,
         (),
         "Origins allowed besides the gateway's own (comma-separated); `*` allows any.",
+    ),
+    Setting(
+        "frame_ancestors",
+        _frame_ancestors,
+        ("'none'",),
+        "Who may show the page in a frame (CSP `frame-ancestors`, comma-separated): `'none'` (also sends "
+        "`X-Frame-Options: DENY`), `'self'`, or the origins of the sites that embed the chat.",
+    ),
+    Setting(
+        "allowed_hosts",
+        _hosts,
+        (),
+        "Host headers the gateway answers (comma-separated `host[:port]`, `*.example.com` for its "
+        "subdomains; a name without a port matches any port); any other gets 400 `host_not_allowed`, on "
+        "every path. Empty: any host. Set it to stop DNS rebinding.",
+    ),
+    Setting(
+        "proxy_hops",
+        _number(int, 0, 10),
+        1,
+        "Proxies in front that set `X-Forwarded-For` and `X-Forwarded-Proto` (werkzeug's ProxyFix "
+        "trusts that many values from the right): 1 behind Heroku's router, Azure's front end, an AWS "
+        "ALB or one nginx; 0 when clients connect directly, or they can claim any address and scheme.",
+    ),
+    Setting(
+        "allow_jsonp",
+        _bool,
+        False,
+        "Answer Engine.IO's JSONP polling (`j=` in the query, loaded by a `<script>` tag, which sends "
+        "no `Origin`, so any site can open a session). socket.io-client 4 never uses it; refused with "
+        "`jsonp_not_allowed` unless on.",
     ),
     Setting(
         "async_mode",

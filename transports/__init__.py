@@ -45,6 +45,7 @@ class EngineRequest:
     transport: Transport
     sid: str | None  # set when the session already exists
     upgrade_header: bool = False  # the request carries `Upgrade: websocket`
+    jsonp: bool = False  # JSONP polling: a `j` query argument (python-engineio answers it as a script)
 
     @property
     def is_upgrade(self) -> bool:
@@ -62,11 +63,14 @@ def classify(environ: dict) -> EngineRequest:
     ``transport`` query argument says so: python-engineio reads only the
     header to upgrade and only the query to check, so both must be looked at.
     """
-    query = parse_qs(environ.get("QUERY_STRING", ""))
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     upgrade_header = environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket"
     wants_websocket = upgrade_header or query.get("transport", [""])[0].lower() == "websocket"
     return EngineRequest(
-        WEBSOCKET if wants_websocket else POLLING, query.get("sid", [None])[0], upgrade_header
+        WEBSOCKET if wants_websocket else POLLING,
+        query.get("sid", [None])[0] or None,
+        upgrade_header,
+        jsonp="j" in query,
     )
 
 

@@ -7,6 +7,7 @@ and the sid (it reads the Upgrade header to upgrade, the query to check).
 So every Engine.IO request passes through here first. ``refusal()`` decides,
 from the request's headers alone, with no I/O; ``TransportGate`` answers what it
 refuses with a code from ``transports/refusals.py``, one log line and a metric.
+The gate also refuses, on every path, a Host header outside ``allowed_hosts``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from ops import metrics, shutdown
 from ops.address import client_address
 from seam.packets import polling_payload_problem
 from transports import WEBSOCKET, EngineRequest, classify, websocket_handshake_ok
+from transports.hosts import host_allowed, own_origins
 from transports.refusals import (
     BAD_HANDSHAKE,
+    HOST_NOT_ALLOWED,
+    JSONP_NOT_ALLOWED,
     MALFORMED_PAYLOAD,
     NO_UPGRADE_HEADER,
     ORIGIN_NOT_ALLOWED,
@@ -45,19 +49,6 @@ NO_UPGRADE_HEADER_TEXT = (
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def own_origins(environ: dict) -> set[str]:
-    """The origins a page served by this gateway has, as the request shows them."""
-    scheme = environ.get("wsgi.url_scheme", "http")
-    origins = set()
-    if "HTTP_HOST" in environ:
-        origins.add(f"{scheme}://{environ['HTTP_HOST']}")
-    forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST"))
-    forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
-    if forwarded_host:
-        origins.add(f"{forwarded_proto}://{forwarded_host.split(',')[0].strip()}")
-    return origins
-
-
 def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal | None:
     """Why the profile refuses this Engine.IO request, from its headers alone; None lets it through."""
     origin = environ.get("HTTP_ORIGIN")
@@ -68,6 +59,13 @@ def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal 
             f"origin {origin} is not accepted (allowed: this gateway's own origin"
             + (f", {', '.join(allowed)}" if allowed else "")
             + "; add it to GATEWAY_ALLOWED_ORIGINS)",
+        )
+    if request.jsonp and not profile.allow_jsonp:
+        # A <script> tag sends no Origin, so the origin check above never sees a JSONP request.
+        return Refusal(
+            JSONP_NOT_ALLOWED,
+            "JSONP polling is off: a <script> tag sends no Origin, so any site could open a session "
+            "(socket.io-client 4 never uses it; GATEWAY_ALLOW_JSONP=true turns it on)",
         )
     transport = request.transport.name
     if not profile.allows(transport):
@@ -91,6 +89,18 @@ def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal 
             SHUTTING_DOWN, "this instance is shutting down; reconnect (to another instance, if any)"
         )
     return oversized(environ, profile.max_message_bytes)
+
+
+def host_refusal(environ: dict, profile: Profile) -> Refusal | None:
+    """A Host header outside ``allowed_hosts`` (DNS rebinding), refused on every path."""
+    host = environ.get("HTTP_HOST", "")
+    if host_allowed(host, profile.allowed_hosts):
+        return None
+    return Refusal(
+        HOST_NOT_ALLOWED,
+        f"host {host[:100] or '(none)'} is not served here (allowed: {', '.join(profile.allowed_hosts)}; "
+        "add it to GATEWAY_ALLOWED_HOSTS)",
+    )
 
 
 def oversized(environ: dict, limit: int) -> Refusal | None:
@@ -121,20 +131,22 @@ class TransportGate:
         self.prefix = f"/{path.strip('/')}/"
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not environ.get("PATH_INFO", "").startswith(self.prefix):
+        engine = environ.get("PATH_INFO", "").startswith(self.prefix)
+        request = classify(environ) if engine else None
+        refused = host_refusal(environ, self.profile)
+        if not engine and refused is None:
             return self.app(environ, start_response)
-        request = classify(environ)
-        refused = refusal(environ, request, self.profile)
+        if refused is None:
+            refused = refusal(environ, request, self.profile)
         if refused is None and environ.get("REQUEST_METHOD") == "POST":
             refused = checked_payload(environ)
         if refused is not None:
-            metrics.REFUSED.labels(request.transport.name, refused.code).inc()
+            # A path is the client's own text: escaped, so it cannot forge a log line.
+            path = repr(environ.get("PATH_INFO", ""))[1:-1][:200]
+            what = request.describe() if request else f"{environ.get('REQUEST_METHOD')} {path}"
+            metrics.REFUSED.labels(request.transport.name if request else "http", refused.code).inc()
             log.warning(
-                "refused %s from %s (%s): %s",
-                request.describe(),
-                client_address(environ),
-                refused.code,
-                refused.message,
+                "refused %s from %s (%s): %s", what, client_address(environ), refused.code, refused.message
             )
             return refused.answer(self.profile.name, start_response)
         if request.is_upgrade:

@@ -20,12 +20,22 @@ BAD_HANDSHAKE = "bad_handshake"
 TOO_LARGE = "too_large"
 MALFORMED_PAYLOAD = "malformed_payload"
 SHUTTING_DOWN = "shutting_down"
+HOST_NOT_ALLOWED = "host_not_allowed"
+JSONP_NOT_ALLOWED = "jsonp_not_allowed"
 
 #: code -> (HTTP status, when it is sent). The README's refusal table is generated from this.
 CODES: dict[str, tuple[str, str]] = {
+    HOST_NOT_ALLOWED: (
+        "400 BAD REQUEST",
+        "the request's `Host` is not in `allowed_hosts` (on every path, not only `/socket.io/`)",
+    ),
     ORIGIN_NOT_ALLOWED: (
         "400 BAD REQUEST",
         "the page's `Origin` is neither the gateway's own nor in `allowed_origins`",
+    ),
+    JSONP_NOT_ALLOWED: (
+        "400 BAD REQUEST",
+        "JSONP polling (`j=` in the query) while `allow_jsonp` is off",
     ),
     TRANSPORT_NOT_ALLOWED: (
         "400 BAD REQUEST",
@@ -80,6 +90,7 @@ class Refusal:
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
+                ("X-Content-Type-Options", "nosniff"),
                 ("Connection", "close"),
             ],
         )
