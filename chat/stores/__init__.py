@@ -46,7 +46,9 @@ def open_history(profile: Profile) -> History:
 
     path = sqlite_path(profile.database_url)
     offloaded = OffloadedHistory(
-        lambda: SqliteHistory(path, profile.history_max_messages, busy_timeout=profile.store_timeout),
+        # SQLite gives up waiting for another process's lock a little before the caller does,
+        # so the log says "database is locked", and the thread is free when the next call comes.
+        lambda: SqliteHistory(path, profile.history_max_messages, busy_timeout=0.8 * profile.store_timeout),
         profile.async_mode,
         profile.store_timeout,
     )

@@ -7,8 +7,8 @@ only the calling green thread waits for it, and for at most the profile's ``stor
 
 A call its caller gave up on is skipped when the thread reaches it, so a queue
 built up behind a slow call drains at once instead of running work nobody waits
-for. While the thread is stuck on one call for longer than the timeout (a hung
-disk), new calls are refused at once rather than queued behind it.
+for. While the thread is stuck on one call for twice the timeout (a hung disk),
+new calls are refused at once rather than queued behind it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from typing import Any, TypeVar
 from chat.stores.history import History, Message, StoreUnavailable
 
 T = TypeVar("T")
+
+#: A call running this many times the timeout is stuck (SQLite's own lock wait ends after one timeout).
+STUCK_AFTER = 2
 
 Submit = Callable[[Callable[[], Any], float], Any]
 
@@ -88,25 +91,33 @@ class StoreThread:
         """``fn()`` on the thread; StoreUnavailable if it cannot be answered in time."""
         timeout = self.timeout if timeout is None else timeout
         busy_since = self._busy_since
-        if busy_since is not None and self._clock() - busy_since > self.timeout:
+        if busy_since is not None and self._clock() - busy_since > STUCK_AFTER * self.timeout:
             raise StoreUnavailable(
                 operation, f"the store has been stuck on one call for {self._clock() - busy_since:.0f} s"
             )
         deadline = self._clock() + timeout
 
-        def job() -> T:
+        def job() -> tuple[bool, Any]:
+            # Errors are handed back, not raised: a thread pool would print each one's traceback.
             if self._clock() > deadline:
-                raise _Expired
+                return False, _Expired()
             self._busy_since = self._clock()
             try:
-                return fn()
+                return True, fn()
+            except Exception as error:
+                return False, error
             finally:
                 self._busy_since = None
 
         try:
-            return self._submit(job, timeout)
-        except (TimeoutError, _Expired):
+            ok, value = self._submit(job, timeout)
+        except TimeoutError:
             raise StoreUnavailable(operation, f"no answer within {timeout:g} s") from None
+        if ok:
+            return value
+        if isinstance(value, _Expired):
+            raise StoreUnavailable(operation, f"no answer within {timeout:g} s")
+        raise value
 
 
 class OffloadedHistory:
