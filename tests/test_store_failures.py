@@ -9,13 +9,16 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 import uuid
 
 from chat_client import ChatUser, wait_for
+from chat_page import ChatPage, open_context
 from conftest import RedisServer
+from playwright.sync_api import expect
 from test_operations import scrape
 
 FAST = {"GATEWAY_MESSAGES_PER_SECOND": "1000", "GATEWAY_MESSAGE_BURST": "1000", "GATEWAY_STORE_TIMEOUT": "1"}
@@ -199,3 +202,71 @@ def test_a_client_on_the_other_process_gets_every_message_across_a_redis_restart
         bob.close()
     finally:
         redis_server.stop()
+
+
+def test_the_page_shows_unavailable_by_the_message_and_sends_it_once_the_store_is_back(
+    start_gateway, browser, tmp_path
+):
+    gateway = start_gateway(**FAST)
+    room = new_room()
+    context = open_context(browser)
+    bob = ChatUser(gateway.url, ["polling"], name="bob")
+    locker = sqlite3.connect(tmp_path / "history.db", isolation_level=None)
+    try:
+        page = ChatPage(context, gateway.url)
+        page.join("ann", room)
+        bob.join(room)
+        locker.execute("BEGIN EXCLUSIVE")
+        page.send("while locked")
+        retrying = page.page.locator("#messages li.unavailable .time")
+        expect(retrying).to_contain_text("not stored yet", timeout=ANSWER_BOUND * 1000)
+        page.screenshot("store-unavailable")
+        locker.execute("ROLLBACK")
+        page.wait_texts(["while locked"], seconds=40)
+        expect(page.page.locator("#messages li.unavailable")).to_have_count(0)
+        wait_for(lambda: bob.texts(room) == ["while locked"])
+        assert [m["text"] for m in bob.join(room, since=0)["history"]] == ["while locked"]
+    finally:
+        locker.close()
+        bob.close()
+        context.close()
+
+
+def test_the_page_fills_a_lost_broadcast_when_the_next_seq_jumps(start_gateway, browser):
+    gateway = start_gateway(GATEWAY_PROFILE="worker-role", **FAST)
+    room = new_room()
+    context = open_context(browser)
+    dropped: list[dict] = []
+
+    def route(ws) -> None:  # noqa: ANN001 (playwright WebSocketRoute)
+        server = ws.connect_to_server()
+
+        def from_server(frame: str | bytes) -> None:
+            if isinstance(frame, str) and frame.startswith("42") and not dropped:
+                event = json.loads(frame[2:])
+                if event[0] == "message" and event[1]["text"] == "lost":
+                    dropped.append(event[1])  # as if the broadcast died with a Redis listener
+                    return
+            ws.send(frame)
+
+        ws.on_message(lambda frame: server.send(frame))
+        server.on_message(from_server)
+
+    context.route_web_socket("**/socket.io/**", route)
+    bob = ChatUser(gateway.url, ["polling"], name="bob")
+    try:
+        page = ChatPage(context, gateway.url)
+        page.join("ann", room)
+        bob.join(room)
+        bob.say(room, "first")
+        page.wait_texts(["first"])
+        bob.say(room, "lost")
+        bob.say(room, "third")
+        page.wait_texts(["first", "lost", "third"])
+        assert dropped and dropped[0]["seq"] == 2
+        joins = [data for _, data in page.sent_events("join")]
+        assert joins[-1] == {"room": room, "name": "ann", "since": page.messages()[0]["id"]}
+        assert page.console_errors == []
+    finally:
+        bob.close()
+        context.close()
