@@ -81,9 +81,8 @@ def unavailable(failure: StoreUnavailable) -> dict:
     The reason (a file path, a Redis address) stays in the server log.
     """
     metrics.count_error(UNAVAILABLE)
-    message = (
-        f"chat history is unavailable right now ({failure.operation}); try again with the same client_id"
-    )
+    done = "the message was not stored" if failure.operation == "add" else "it could not be read"
+    message = f"chat history is unavailable right now: {done}"
     return ChatError(UNAVAILABLE, message).to_ack()
 
 
