@@ -78,6 +78,7 @@ def test_message_is_acked_once_stored_and_reaches_everyone_in_the_room(users, tr
     cid.join(elsewhere)
     ack = ann.say(room, "hello room", client_id="c-1")
     assert ack["ok"] is True and isinstance(ack["id"], int) and isinstance(ack["ts"], int)
+    assert ack["seq"] == 1  # the room's first
     for user in (ann, bob):
         wait_for(lambda u=user: u.texts(room) == ["hello room"])
     got = bob.received[-1]
@@ -88,6 +89,7 @@ def test_message_is_acked_once_stored_and_reaches_everyone_in_the_room(users, tr
         "text": "hello room",
         "ts": ack["ts"],
         "client_id": "c-1",
+        "seq": ack["seq"],
     }
     assert cid.received == []
 

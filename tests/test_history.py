@@ -135,7 +135,7 @@ def test_pruning_by_age_deletes_the_oldest_in_batches_and_keeps_seq_going(kind, 
         for i in range(5):
             store.add("lobby", "ann", f"old{i}", f"c{i}")
         store.add("hall", "bob", "old", "h1")
-        cutoff = store.latest("lobby", 1)[0].ts + 1
+        cutoff = store.latest("hall", 1)[0].ts + 1  # the newest message is older than this
         from chat.stores.retention import prune_once
 
         assert store.prune_older_than(cutoff, 2) >= 2
