@@ -14,6 +14,7 @@ RATE_LIMITED = "rate_limited"
 BAD_REQUEST = "bad_request"
 MALFORMED_PACKET = "malformed_packet"
 INTERNAL_ERROR = "internal_error"
+UNAVAILABLE = "unavailable"
 
 #: Every code, with when it is sent (the README's error table is checked against this).
 CODES: dict[str, str] = {
@@ -27,6 +28,8 @@ CODES: dict[str, str] = {
     BAD_REQUEST: "the event was sent with more arguments than its one object (and an ack)",
     MALFORMED_PACKET: "a Socket.IO packet that could not be decoded (sent as an `error` event)",
     INTERNAL_ERROR: "the server failed while handling the event; `id` names the incident in the server log",
+    UNAVAILABLE: "the history store failed or did not answer within `store_timeout` (disk full, Redis down); "
+    "nothing was stored: send it again later with the same `client_id`",
 }
 
 

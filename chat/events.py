@@ -19,12 +19,13 @@ from chat.errors import (
     NOT_IN_ROOM,
     RATE_LIMITED,
     TOO_MANY_ROOMS,
+    UNAVAILABLE,
     ChatError,
     incident_id,
 )
 from chat.limits import TokenBucket
 from chat.payloads import Join, Post, room_of
-from chat.stores.history import History
+from chat.stores.history import History, StoreUnavailable
 from chat.stores.rooms import Rooms
 from config.profile import Profile
 from ops import metrics
@@ -74,6 +75,17 @@ def acked(handler: Handler) -> Handler:
     return wrapper
 
 
+def unavailable(failure: StoreUnavailable) -> dict:
+    """The ack for a store that failed or did not answer (counted; the store's guard logs it).
+
+    The reason (a file path, a Redis address) stays in the server log.
+    """
+    metrics.count_error(UNAVAILABLE)
+    done = "the message was not stored" if failure.operation == "add" else "it could not be read"
+    message = f"chat history is unavailable right now: {done}"
+    return ChatError(UNAVAILABLE, message).to_ack()
+
+
 def register(sio: socketio.Server, profile: Profile, history: History, rooms: Rooms) -> None:
     """Attach the chat handlers to ``sio``; ``rooms`` is this process's or the shared membership."""
     buckets: dict[str, TokenBucket] = {}
@@ -88,12 +100,18 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
         already = rooms.name_in(sid, request.room) is not None
         if not already and rooms.count(sid) >= profile.max_rooms:
             raise ChatError(TOO_MANY_ROOMS, f"a connection may be in at most {profile.max_rooms} rooms")
-        if request.since is None:
-            messages, truncated = history.latest(request.room, RECENT), False
-        else:
-            messages, truncated = history.after(request.room, request.since, profile.replay_limit)
-        rooms.join(sid, request.room, request.name)
+        # In the room before the history is read: a message stored meanwhile comes live or in both.
         sio.enter_room(sid, request.room)
+        try:
+            if request.since is None:
+                messages, truncated = history.latest(request.room, RECENT), False
+            else:
+                messages, truncated = history.after(request.room, request.since, profile.replay_limit)
+        except StoreUnavailable as failure:
+            if not already:
+                sio.leave_room(sid, request.room)
+            return unavailable(failure)
+        rooms.join(sid, request.room, request.name)
         if not already:
             presence(request.room)
         return {
@@ -116,11 +134,14 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
             bucket = buckets[sid] = TokenBucket(profile.messages_per_second, profile.message_burst)
         if not bucket.take():
             raise ChatError(RATE_LIMITED, f"too many messages; retry in {bucket.retry_after():.1f} s")
-        with metrics.history_write():
-            stored, is_new = history.add(post.room, name, post.text, post.client_id)
+        try:
+            with metrics.history_write():
+                stored, is_new = history.add(post.room, name, post.text, post.client_id)
+        except StoreUnavailable as failure:
+            return unavailable(failure)
         if is_new:
             sio.emit("message", stored.to_wire(), to=post.room)
-        return {"ok": True, "id": stored.id, "ts": stored.ts}
+        return {"ok": True, "id": stored.id, "seq": stored.seq, "ts": stored.ts}
 
     @sio.on("leave")
     @acked

@@ -335,6 +335,25 @@ SETTINGS: tuple[Setting, ...] = (
         "`sqlite:////absolute/path.db`, or `redis://host:6379/0` to share it between processes.",
     ),
     Setting(
+        "store_timeout",
+        _number(float, 0.1, 600),
+        5.0,
+        "Seconds a history store call (store a message, read a replay) may take; past it, or when the "
+        "store fails (disk full, read-only file, Redis down), the event's ack is the `unavailable` error.",
+    ),
+    Setting(
+        "history_max_messages",
+        _number(int, 0, 100_000_000),
+        10_000,
+        "Messages kept per room; older ones are deleted as new ones are stored. 0 = unlimited.",
+    ),
+    Setting(
+        "history_max_age",
+        _number(int, 0, 100 * 365 * 86400),
+        30 * 86400,
+        "Seconds a message is kept (default 30 days); older ones are deleted in the background. 0 = forever.",
+    ),
+    Setting(
         "host_idle_limit",
         _number(float, 0, 86400),
         0.0,

@@ -34,6 +34,14 @@ HISTORY_WRITE = Histogram(
     "Time to store one chat message in the history (until it is committed)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+STORE_FAILURES = Counter(
+    "rolegate_store_failures_total",
+    "History store calls that failed or timed out (answered `unavailable`), by operation",
+    ["operation"],
+)
+HISTORY_PRUNED = Counter(
+    "rolegate_history_pruned_total", "Messages deleted by the history limits, by reason", ["reason"]
+)
 PROFILE = Gauge("rolegate_profile_info", "The profile in force (always 1)", ["profile", "instance_tag"])
 
 # The label sets are the handlers' names and the error codes: a handful, known in advance.
@@ -48,6 +56,15 @@ def count_event(event: str) -> None:
 
 def count_error(code: str) -> None:
     _error_counter(code).inc()
+
+
+def count_store_failure(operation: str) -> None:
+    STORE_FAILURES.labels(operation).inc()
+
+
+def count_pruned(reason: str, count: int) -> None:
+    if count:
+        HISTORY_PRUNED.labels(reason).inc(count)
 
 
 @contextmanager

@@ -24,6 +24,8 @@
     var WEBSOCKET_FAILED_KEY = "rolegate.websocketFailedUntil";
     var WEBSOCKET_WORKED_KEY = "rolegate.websocketWorked";
     var RATE_LIMIT_RETRY_MS = 1000;
+    var UNAVAILABLE_RETRY_MS = 2000; // doubled on each `unavailable`, up to the maximum
+    var UNAVAILABLE_RETRY_MAX_MS = 30000;
 
     function byId(id) {
         return document.getElementById(id);
@@ -325,7 +327,11 @@
         name: "",
         room: "",
         joined: false,      // joined on the current connection
-        lastId: null,       // the last message id seen in the room: `since` on rejoin
+        lastId: null,       // the id of the last message up to which none is missing: `since` on rejoin
+        lastSeq: null,      // that message's seq (1, 2, 3... per room; a jump means one was missed)
+        bySeq: {},          // seq -> id of messages seen past lastSeq
+        filling: false,     // a join with `since` is fetching missed messages
+        retryDelay: 0,      // ms before resending after `unavailable`
         seen: {},           // message id -> true, so a replay shows nothing twice
         pending: {},        // client_id -> element of a message not yet stored
         outbox: [],         // messages not yet acknowledged, oldest first
@@ -347,6 +353,9 @@
         chat.room = room;
         chat.joined = false;
         chat.lastId = null;
+        chat.lastSeq = null;
+        chat.bySeq = {};
+        chat.filling = false;
         chat.seen = {};
         chat.pending = {};
         while (view.messages.firstChild) {
@@ -365,9 +374,6 @@
             return;
         }
         chat.seen[message.id] = true;
-        if (chat.lastId === null || message.id > chat.lastId) {
-            chat.lastId = message.id;
-        }
         var element = chat.pending[message.client_id];
         if (element) {
             delete chat.pending[message.client_id];
@@ -397,6 +403,61 @@
         view.messages.scrollTop = view.messages.scrollHeight;
     };
 
+    /**
+     * Note a message's seq. Live messages must come 1, 2, 3...: a jump means a broadcast was lost
+     * (the gateway's Redis restarted, say), so join again with `since` to fetch it. A replay may
+     * start past lastSeq: those messages were pruned by the gateway's history limits.
+     */
+    chat.track = function (message, replayed) {
+        if (typeof message.seq !== "number") {
+            if (chat.lastId === null || message.id > chat.lastId) {
+                chat.lastId = message.id; // a gateway without seq
+            }
+            return;
+        }
+        if (chat.lastSeq !== null && message.seq <= chat.lastSeq) {
+            return;
+        }
+        chat.bySeq[message.seq] = message.id;
+        if (chat.lastSeq === null || (replayed && message.seq > chat.lastSeq + 1)) {
+            chat.lastSeq = message.seq - 1;
+        }
+        chat.advance();
+        if (!replayed && message.seq > chat.lastSeq + 1) {
+            chat.fillGap();
+        }
+    };
+
+    chat.advance = function () {
+        while (Object.prototype.hasOwnProperty.call(chat.bySeq, chat.lastSeq + 1)) {
+            chat.lastSeq += 1;
+            chat.lastId = chat.bySeq[chat.lastSeq];
+            delete chat.bySeq[chat.lastSeq];
+        }
+    };
+
+    /** After a complete replay, what is still missing is gone from the history: stop waiting for it. */
+    chat.skipLost = function () {
+        var next = null;
+        for (var key in chat.bySeq) {
+            if (Object.prototype.hasOwnProperty.call(chat.bySeq, key) && (next === null || Number(key) < next)) {
+                next = Number(key);
+            }
+        }
+        if (next !== null) {
+            chat.lastSeq = next - 1;
+            chat.advance();
+        }
+    };
+
+    chat.fillGap = function () {
+        if (chat.filling || !chat.joined) {
+            return;
+        }
+        chat.filling = true;
+        chat.join();
+    };
+
     chat.showPending = function (item) {
         var element = document.createElement("li");
         element.className = "mine pending";
@@ -407,6 +468,15 @@
         view.messages.appendChild(element);
         view.messages.scrollTop = view.messages.scrollHeight;
         chat.pending[item.client_id] = element;
+    };
+
+    /** Not stored yet (the gateway's history is unavailable): say so by the message, keep it to resend. */
+    chat.markRetrying = function (item, why) {
+        var element = chat.pending[item.client_id];
+        if (element) {
+            element.className = "mine pending unavailable";
+            setText(element.lastChild, "not stored yet, retrying: " + why);
+        }
     };
 
     chat.markFailed = function (item, why) {
@@ -432,8 +502,12 @@
             if (joinedOn !== connection || room !== chat.room) {
                 return; // an answer for a connection or room that is gone
             }
+            chat.filling = false;
             if (!ack || !ack.ok) {
                 notify("Could not join " + room + ": " + errorText(ack));
+                if (ack && ack.error && ack.error.code === "unavailable") {
+                    setTimeout(chat.join, UNAVAILABLE_RETRY_MS);
+                }
                 return;
             }
             chat.joined = true;
@@ -442,11 +516,14 @@
             var history = ack.history || [];
             for (var i = 0; i < history.length; i++) {
                 chat.place(history[i]);
+                chat.track(history[i], true);
             }
             if (ack.truncated && chat.lastId !== null) {
+                chat.filling = true;
                 chat.join(); // the replay was cut at the profile's replay_limit: fetch the rest
                 return;
             }
+            chat.skipLost();
             chat.flush();
         });
     };
@@ -470,7 +547,18 @@
             var code = ack && ack.error && ack.error.code;
             if (ack && ack.ok) {
                 chat.outbox.shift();
-                chat.place({ id: ack.id, ts: ack.ts, client_id: item.client_id, name: chat.name, text: item.text });
+                chat.retryDelay = 0;
+                var mine = { id: ack.id, seq: ack.seq, ts: ack.ts, client_id: item.client_id, name: chat.name,
+                    text: item.text };
+                chat.place(mine);
+                chat.track(mine, false);
+            } else if (code === "unavailable") {
+                // Nothing was stored: keep it first in the outbox and send it again, same client_id.
+                chat.retryDelay = Math.min(chat.retryDelay ? chat.retryDelay * 2 : UNAVAILABLE_RETRY_MS,
+                    UNAVAILABLE_RETRY_MAX_MS);
+                chat.markRetrying(item, errorText(ack));
+                setTimeout(chat.flush, chat.retryDelay);
+                return;
             } else if (code === "rate_limited") {
                 setTimeout(chat.flush, RATE_LIMIT_RETRY_MS);
                 return;
@@ -489,6 +577,7 @@
 
     chat.onConnected = function () {
         chat.joined = false;
+        chat.filling = false;
         chat.inFlight = null;
         chat.join();
     };
@@ -500,6 +589,7 @@
     socket.on("message", function (message) {
         if (message && message.room === chat.room) {
             chat.place(message);
+            chat.track(message, false);
         }
     });
 

@@ -13,8 +13,16 @@ import socketio
 class ChatUser:
     """One connected user; ``received`` holds every ``message`` event, ``presence`` the last of each room."""
 
-    def __init__(self, url: str, transports: list[str] | None = None, name: str = "ann") -> None:
+    def __init__(
+        self, url: str, transports: list[str] | None = None, name: str = "ann", fill_gaps: bool = False
+    ) -> None:
         self.name = name
+        #: room -> seq -> message, live or replayed; with ``fill_gaps`` a jump in seq makes it join
+        #: again with ``since`` (what the page does), so a lost broadcast is fetched from the history.
+        self.by_seq: dict[str, dict[int, dict]] = {}
+        self._floor: dict[str, int] = {}
+        self.fill_gaps = fill_gaps
+        self.refills = 0
         self.client = socketio.Client(reconnection=False)
         self.received: list[dict] = []
         self.presence: dict[str, list[str]] = {}
@@ -30,6 +38,32 @@ class ChatUser:
     def _on_message(self, data: dict) -> None:
         with self._lock:
             self.received.append(data)
+            self.by_seq.setdefault(data["room"], {})[data["seq"]] = data
+            gap = data["seq"] > self._contiguous(data["room"]) + 1
+        if gap and self.fill_gaps:
+            threading.Thread(target=self._fill, args=(data["room"],), daemon=True).start()
+
+    def _contiguous(self, room: str) -> int:
+        """The last seq of the room up to which nothing is missing."""
+        seq, seen = self._floor.get(room, 0), self.by_seq.get(room, {})
+        while seq + 1 in seen:
+            seq += 1
+        return seq
+
+    def _fill(self, room: str) -> None:
+        with self._lock:
+            self.refills += 1
+            last = self._contiguous(room)
+            since = self.by_seq[room][last]["id"] if last in self.by_seq.get(room, {}) else 0
+        while True:
+            ack = self.join(room, since)
+            if not ack.get("ok") or not ack["truncated"]:
+                return
+            since = ack["history"][-1]["id"]
+
+    def seqs(self, room: str) -> list[int]:
+        with self._lock:
+            return sorted(self.by_seq.get(room, {}))
 
     def call(self, event: str, data: Any = None) -> Any:
         return self.client.call(event, data, timeout=10)
@@ -38,7 +72,16 @@ class ChatUser:
         payload: dict[str, Any] = {"room": room, "name": self.name}
         if since is not None:
             payload["since"] = since
-        return self.call("join", payload)
+        ack = self.call("join", payload)
+        if ack.get("ok"):
+            with self._lock:
+                seen = self.by_seq.setdefault(room, {})
+                history = ack["history"]
+                if room not in self._floor:
+                    self._floor[room] = history[0]["seq"] - 1 if history else 0
+                for message in history:
+                    seen[message["seq"]] = message
+        return ack
 
     def say(self, room: str, text: str, client_id: str | None = None) -> dict:
         return self.call("message", {"room": room, "text": text, "client_id": client_id or uuid.uuid4().hex})

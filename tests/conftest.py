@@ -165,11 +165,16 @@ def client(app):
 
 
 class RedisServer:
-    """A throwaway redis-server on a free port: nothing saved, gone when stopped."""
+    """A throwaway redis-server on a free port: nothing saved (unless ``appendonly``), gone when stopped."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, appendonly: bool = False) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.tmp = tmp
+        self.appendonly = appendonly
+        self._start()
+
+    def _start(self) -> None:
         self.process = subprocess.Popen(
             [
                 "redis-server",
@@ -180,9 +185,11 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
-                str(tmp),
+                str(self.tmp),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -196,9 +203,15 @@ class RedisServer:
                     raise
                 time.sleep(0.05)
 
+    def restart(self) -> None:
+        """Start it again on the same port (with ``appendonly``, with the same data)."""
+        self.stop()
+        self._start()
+
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 @pytest.fixture

@@ -78,6 +78,7 @@ def test_message_is_acked_once_stored_and_reaches_everyone_in_the_room(users, tr
     cid.join(elsewhere)
     ack = ann.say(room, "hello room", client_id="c-1")
     assert ack["ok"] is True and isinstance(ack["id"], int) and isinstance(ack["ts"], int)
+    assert ack["seq"] == 1  # the room's first
     for user in (ann, bob):
         wait_for(lambda u=user: u.texts(room) == ["hello room"])
     got = bob.received[-1]
@@ -88,6 +89,7 @@ def test_message_is_acked_once_stored_and_reaches_everyone_in_the_room(users, tr
         "text": "hello room",
         "ts": ack["ts"],
         "client_id": "c-1",
+        "seq": ack["seq"],
     }
     assert cid.received == []
 
@@ -244,8 +246,10 @@ def test_every_error_code_is_an_ack_and_the_connection_carries_on(users, event, 
 
 
 def test_every_documented_error_code_is_tested():
-    # internal_error needs a handler with a bug: tests/unit/test_handler_errors.py gives it one.
+    # internal_error needs a handler with a bug: tests/unit/test_handler_errors.py gives it one;
+    # unavailable a failing store: tests/test_store_failures.py.
     tested = {code for _, _, code in ERROR_CASES} | {"rate_limited", "malformed_packet", "internal_error"}
+    tested |= {"unavailable"}
     assert tested == set(CODES)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,152 @@ def test_unreachable_redis_stops_start_up_with_one_line():
         in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def store_for(url: str, **settings: object) -> History:
+    return open_history(
+        load_profile(environ={}, settings={"database_url": url, "async_mode": "threading", **settings})
+    )
+
+
+def test_seq_counts_each_room_from_one_without_holes_under_concurrent_writers(history):
+    def write(n: int) -> None:
+        for i in range(20):
+            history.add(f"room{n % 2}", "w", "x", f"{n}-{i}")
+            history.add(f"room{n % 2}", "w", "x", f"{n}-{i}")  # a resend takes no number
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for room in ("room0", "room1"):
+        messages = history.after(room, 0, 1000)[0]
+        assert [m.seq for m in messages] == list(range(1, 41))  # in id order, too
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_room_keeps_its_last_history_max_messages(kind, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'h.db'}" if kind == "sqlite" else request.getfixturevalue("redis_server").url
+    )
+    store = store_for(url, history_max_messages=3)
+    try:
+        for i in range(7):
+            store.add("lobby", "ann", f"m{i}", f"c{i}")
+        store.add("other", "bob", "kept", "o1")
+        assert [(m.text, m.seq) for m in store.after("lobby", 0, 100)[0]] == [("m4", 5), ("m5", 6), ("m6", 7)]
+        # A pruned message's client_id is forgotten with it: sent again, it is a new message.
+        assert store.add("lobby", "ann", "m0", "c0")[1] is True
+        assert store.add("lobby", "ann", "m6", "c6")[1] is False
+        assert [m.text for m in store.latest("other", 10)] == ["kept"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_pruning_by_age_deletes_the_oldest_in_batches_and_keeps_seq_going(kind, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'h.db'}" if kind == "sqlite" else request.getfixturevalue("redis_server").url
+    )
+    store = store_for(url)
+    try:
+        for i in range(5):
+            store.add("lobby", "ann", f"old{i}", f"c{i}")
+        store.add("hall", "bob", "old", "h1")
+        cutoff = store.latest("hall", 1)[0].ts + 1  # the newest message is older than this
+        from chat.stores.retention import prune_once
+
+        assert store.prune_older_than(cutoff, 2) >= 2
+        time.sleep(0.01)
+        assert prune_once(store, 0, cutoff / 1000, lambda s: None) >= 0
+        assert store.latest("lobby", 10) == [] and store.latest("hall", 10) == []
+        fresh, _ = store.add("lobby", "ann", "new", "c9")
+        assert fresh.seq == 6  # the room's numbering survives its history emptying
+    finally:
+        store.close()
+
+
+def test_an_old_sqlite_file_gets_seq_numbers_once(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, name TEXT NOT NULL,"
+        " text TEXT NOT NULL, ts INTEGER NOT NULL, client_id TEXT NOT NULL, UNIQUE (room, client_id));"
+        "INSERT INTO messages (room, name, text, ts, client_id) VALUES"
+        " ('a', 'x', '1', 1, 'c1'), ('b', 'x', '1', 1, 'c2'), ('a', 'x', '2', 1, 'c3');"
+    )
+    db.commit()
+    db.close()
+    store = store_for(f"sqlite:///{path}")
+    try:
+        assert [m.seq for m in store.latest("a", 10)] == [1, 2]
+        assert store.add("a", "x", "3", "c4")[0].seq == 3
+        assert store.add("b", "x", "2", "c5")[0].seq == 2
+    finally:
+        store.close()
+
+
+def test_a_full_disk_is_unavailable_counted_and_logged_once(tmp_path, caplog):
+    from chat.stores import StoreUnavailable
+    from ops.metrics import STORE_FAILURES
+
+    store = store_for(f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        store.add("lobby", "ann", "fits", "c0")
+        sqlite_store = store.store._store
+        store.store.thread.run("test", lambda: sqlite_store.db.execute("PRAGMA max_page_count = 1"))
+        before = STORE_FAILURES.labels("add")._value.get()
+        with caplog.at_level("WARNING", logger="rolegate.chat.store"):
+            for i in range(5):
+                with pytest.raises(StoreUnavailable, match="full"):
+                    store.add("lobby", "ann", "x" * 10_000, f"c{i + 1}")
+        assert STORE_FAILURES.labels("add")._value.get() == before + 5
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 1 and "database or disk is full" in lines[0], lines
+        store.store.thread.run("test", lambda: sqlite_store.db.execute("PRAGMA max_page_count = 1000000"))
+        assert store.add("lobby", "ann", "after", "c9")[0].seq == 2
+    finally:
+        store.close()
+
+
+def test_a_locked_database_answers_within_the_timeout_and_does_not_queue_calls_behind_it(tmp_path):
+    from chat.stores import StoreUnavailable
+
+    store = store_for(f"sqlite:///{tmp_path / 'h.db'}", store_timeout=0.5)
+    store.add("lobby", "ann", "first", "c0")
+    locker = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        outcomes = []
+
+        def send(i: int) -> None:
+            try:
+                store.add("lobby", "ann", f"m{i}", f"c{i + 1}")
+                outcomes.append("stored")
+            except StoreUnavailable:
+                outcomes.append("unavailable")
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert outcomes == ["unavailable"] * 10
+        assert time.monotonic() - started < 15  # generous: each call is bounded, none waits for all
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    # Once the lock is gone the store answers again (a call still running may need a moment to notice).
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            store.add("lobby", "ann", "after", "c99")
+            break
+        except StoreUnavailable:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    messages = store.after("lobby", 0, 100)[0]
+    assert messages[-1].text == "after" and [m.seq for m in messages] == list(range(1, len(messages) + 1))
+    store.close()

@@ -2,7 +2,11 @@
 
 Every message is committed before it is acknowledged, so a client that got an
 ack knows the message survives a crash. ``client_id`` makes a resend after a
-reconnect idempotent: the same (room, client_id) is stored once.
+reconnect idempotent: the same (room, client_id) is stored once. ``seq`` is
+handed out in the same transaction as the insert, so it has no holes.
+
+A store that fails or does not answer raises ``StoreUnavailable`` (``chat/stores/guard.py``
+turns every backend's errors into it, within the profile's ``store_timeout``).
 """
 
 from __future__ import annotations
@@ -21,13 +25,23 @@ class Message:
     text: str
     ts: int  # milliseconds since the epoch, server time
     client_id: str
+    seq: int  # 1, 2, 3... within the room, with no holes: a client that sees a jump missed one
 
     def to_wire(self) -> dict:
         return asdict(self)
 
 
+class StoreUnavailable(Exception):
+    """The store failed or did not answer in time; nothing is known to be stored."""
+
+    def __init__(self, operation: str, reason: str) -> None:
+        super().__init__(f"{operation}: {reason}")
+        self.operation = operation
+        self.reason = reason
+
+
 class History(Protocol):
-    """What the chat needs from a store; a second backend implements the same four calls."""
+    """What the chat needs from a store; a second backend implements the same calls."""
 
     def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is new (False: a resend of ``client_id``)."""
@@ -37,5 +51,8 @@ class History(Protocol):
 
     def latest(self, room: str, limit: int) -> list[Message]:
         """The last ``limit`` messages of ``room``, oldest first."""
+
+    def prune_older_than(self, cutoff_ms: int, batch: int) -> int:
+        """Delete at most ``batch`` of the oldest messages with ``ts`` < ``cutoff_ms``; how many went."""
 
     def close(self) -> None: ...

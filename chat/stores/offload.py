@@ -3,27 +3,51 @@
 SQLite calls are C calls: under gevent or eventlet, a write that waits on the
 disk would freeze every connection of the worker. Each call is handed to a
 single dedicated thread (which also makes the store's connection single-threaded);
-only the calling green thread waits for it.
+only the calling green thread waits for it, and for at most the profile's ``store_timeout``.
+
+A call its caller gave up on is skipped when the thread reaches it, so a queue
+built up behind a slow call drains at once instead of running work nobody waits
+for. While the thread is stuck on one call for twice the timeout (a hung disk),
+new calls are refused at once rather than queued behind it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chat.stores.history import History, Message
+from chat.stores.history import History, Message, StoreUnavailable
 
 T = TypeVar("T")
 
+#: A call running this many times the timeout is stuck (SQLite's own lock wait ends after one timeout).
+STUCK_AFTER = 2
 
-def single_thread_runner(async_mode: str) -> Callable[[Callable[[], T]], T]:
-    """A function that runs ``fn()`` on one real OS thread and returns its result."""
+Submit = Callable[[Callable[[], Any], float], Any]
+
+
+class _Expired(Exception):
+    """The caller had given up before the thread reached the call."""
+
+
+def _submitter(async_mode: str) -> Submit:
+    """``submit(fn, timeout)``: run ``fn`` on one OS thread; its result, or TimeoutError after ``timeout``."""
     if async_mode == "gevent":
+        import gevent
         from gevent.threadpool import ThreadPool
 
         pool = ThreadPool(1)
-        return lambda fn: pool.apply(fn)
+
+        def submit_gevent(fn: Callable[[], T], timeout: float) -> T:
+            try:
+                return pool.spawn(fn).get(timeout=timeout)
+            except gevent.Timeout:
+                raise TimeoutError from None
+
+        return submit_gevent
     if async_mode == "eventlet":
+        import eventlet
         from eventlet import patcher, tpool
 
         lock = patcher.original("threading").Lock()
@@ -32,22 +56,80 @@ def single_thread_runner(async_mode: str) -> Callable[[Callable[[], T]], T]:
             with lock:
                 return fn()
 
-        return lambda fn: tpool.execute(run_locked, fn)
+        def submit_eventlet(fn: Callable[[], T], timeout: float) -> T:
+            try:
+                with eventlet.Timeout(timeout):
+                    return tpool.execute(run_locked, fn)
+            except eventlet.Timeout:
+                raise TimeoutError from None
+
+        return submit_eventlet
     from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
 
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
-    return lambda fn: executor.submit(fn).result()
+
+    def submit_thread(fn: Callable[[], T], timeout: float) -> T:
+        try:
+            return executor.submit(fn).result(timeout)
+        except FutureTimeout:
+            raise TimeoutError from None
+
+    return submit_thread
+
+
+class StoreThread:
+    """One OS thread that runs store calls in turn, each answered within ``timeout`` seconds."""
+
+    def __init__(self, async_mode: str, timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.timeout = timeout
+        self._submit = _submitter(async_mode)
+        self._clock = clock
+        self._busy_since: float | None = None  # written by the store thread, read by callers
+
+    def run(self, operation: str, fn: Callable[[], T], timeout: float | None = None) -> T:
+        """``fn()`` on the thread; StoreUnavailable if it cannot be answered in time."""
+        timeout = self.timeout if timeout is None else timeout
+        busy_since = self._busy_since
+        if busy_since is not None and self._clock() - busy_since > STUCK_AFTER * self.timeout:
+            raise StoreUnavailable(
+                operation, f"the store has been stuck on one call for {self._clock() - busy_since:.0f} s"
+            )
+        deadline = self._clock() + timeout
+
+        def job() -> tuple[bool, Any]:
+            # Errors are handed back, not raised: a thread pool would print each one's traceback.
+            if self._clock() > deadline:
+                return False, _Expired()
+            self._busy_since = self._clock()
+            try:
+                return True, fn()
+            except Exception as error:
+                return False, error
+            finally:
+                self._busy_since = None
+
+        try:
+            ok, value = self._submit(job, timeout)
+        except TimeoutError:
+            raise StoreUnavailable(operation, f"no answer within {timeout:g} s") from None
+        if ok:
+            return value
+        if isinstance(value, _Expired):
+            raise StoreUnavailable(operation, f"no answer within {timeout:g} s")
+        raise value
 
 
 class OffloadedHistory:
-    """A History whose calls all run on one thread of their own."""
+    """A History whose calls all run on one thread of their own, each within ``timeout`` seconds."""
 
-    def __init__(self, open_store: Callable[[], History], async_mode: str) -> None:
-        self._run = single_thread_runner(async_mode)
-        self._store: History = self._run(open_store)
+    def __init__(self, open_store: Callable[[], History], async_mode: str, timeout: float = 5.0) -> None:
+        self.thread = StoreThread(async_mode, timeout)
+        # Opening may migrate an old file (seq numbers): give it longer than one message.
+        self._store: History = self.thread.run("open", open_store, timeout=max(timeout, 600))
 
     def _call(self, method: str, *args: Any) -> Any:
-        return self._run(lambda: getattr(self._store, method)(*args))
+        return self.thread.run(method, lambda: getattr(self._store, method)(*args))
 
     def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
         return self._call("add", room, name, text, client_id)
@@ -57,6 +139,9 @@ class OffloadedHistory:
 
     def latest(self, room: str, limit: int) -> list[Message]:
         return self._call("latest", room, limit)
+
+    def prune_older_than(self, cutoff_ms: int, batch: int) -> int:
+        return self._call("prune_older_than", cutoff_ms, batch)
 
     def close(self) -> None:
         self._call("close")

@@ -23,8 +23,21 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE (room, client_id)
 );
 CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
+CREATE TABLE IF NOT EXISTS room_seqs (
+    room TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+) WITHOUT ROWID;
 """
-COLUMNS = "id, room, name, text, ts, client_id"
+#: Files made before ``seq`` existed get the column, numbered per room in id order, once.
+MIGRATE_SEQ = """
+ALTER TABLE messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET seq = (
+    SELECT COUNT(*) FROM messages AS earlier WHERE earlier.room = messages.room AND earlier.id <= messages.id
+);
+INSERT OR REPLACE INTO room_seqs (room, last_seq) SELECT room, MAX(seq) FROM messages GROUP BY room;
+"""
+SEQ_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS messages_by_room_seq ON messages (room, seq)"
+COLUMNS = "id, room, name, text, ts, client_id, seq"
 
 
 def sqlite_path(url: str) -> Path:
@@ -37,29 +50,52 @@ class SqliteHistory:
     """History in one SQLite file: WAL journal, every add committed before it returns.
 
     Not thread-safe on its own: ``open_history`` hands every call to one thread.
+    ``max_messages`` (0 = unlimited) is kept per room in the add's own transaction.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_messages: int = 0, busy_timeout: float = 5.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # ``timeout``: how long a write waits for another connection's lock before it fails.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+        self.max_messages = max_messages
         # WAL + NORMAL: a committed message survives the process being killed (-9).
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
+        if "seq" not in columns:
+            self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATE_SEQ} COMMIT;")
+        self.db.execute(SEQ_INDEX)
 
     def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
         ts = int(time.time() * 1000)
+        self.db.execute("BEGIN IMMEDIATE")
         try:
-            cursor = self.db.execute(
-                "INSERT INTO messages (room, name, text, ts, client_id) VALUES (?, ?, ?, ?, ?)",
-                (room, name, text, ts, client_id),
-            )
-        except sqlite3.IntegrityError:
-            row = self.db.execute(
+            known = self.db.execute(
                 f"SELECT {COLUMNS} FROM messages WHERE room = ? AND client_id = ?", (room, client_id)
             ).fetchone()
-            return Message(*row), False
-        return Message(cursor.lastrowid, room, name, text, ts, client_id), True
+            if known is not None:
+                self.db.execute("COMMIT")
+                return Message(*known), False
+            (seq,) = self.db.execute(
+                "INSERT INTO room_seqs (room, last_seq) VALUES (?, 1) "
+                "ON CONFLICT (room) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+                (room,),
+            ).fetchone()
+            cursor = self.db.execute(
+                "INSERT INTO messages (room, name, text, ts, client_id, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                (room, name, text, ts, client_id, seq),
+            )
+            if self.max_messages and seq > self.max_messages:
+                self.db.execute(
+                    "DELETE FROM messages WHERE room = ? AND seq <= ?", (room, seq - self.max_messages)
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        return Message(cursor.lastrowid, room, name, text, ts, client_id, seq), True
 
     def after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
         rows = self.db.execute(
@@ -73,6 +109,18 @@ class SqliteHistory:
             f"SELECT {COLUMNS} FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?", (room, limit)
         ).fetchall()
         return [Message(*row) for row in reversed(rows)]
+
+    def prune_older_than(self, cutoff_ms: int, batch: int) -> int:
+        """Delete the oldest messages (in id order, which is time order here) older than the cutoff."""
+        rows = self.db.execute("SELECT id, ts FROM messages ORDER BY id LIMIT ?", (batch,)).fetchall()
+        last_old = None
+        for row_id, ts in rows:
+            if ts >= cutoff_ms:
+                break
+            last_old = row_id
+        if last_old is None:
+            return 0
+        return self.db.execute("DELETE FROM messages WHERE id <= ?", (last_old,)).rowcount
 
     def close(self) -> None:
         self.db.close()
