@@ -33,6 +33,7 @@ from seam.drivers import install_websocket_driver
 from seam.server import GuardedServer
 from seam.sids import stamp_session_ids
 from serving.process import tune_green_threads
+from transports.caps import SessionCaps
 from transports.gate import TransportGate
 from transports.options import SOCKETIO_PATH, server_options
 
@@ -76,8 +77,10 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     page.register(flask_app, profile)
     routes.register(flask_app, profile, sio)
 
+    sessions = SessionCaps(profile)
+    sio.watch_sessions(sessions.opened, sessions.closed)
     engineio_app = socketio.WSGIApp(sio, flask_app.wsgi_app, socketio_path=SOCKETIO_PATH)
-    flask_app.wsgi_app = TransportGate(engineio_app, profile, SOCKETIO_PATH)
+    flask_app.wsgi_app = TransportGate(engineio_app, profile, SOCKETIO_PATH, sessions)
     log.info("%s", profile.summary())
     for warning in profile.warnings():
         log.warning("%s", warning)

@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable
 
 from config.profile import Profile
 from ops import metrics, shutdown
-from ops.address import client_address
+from ops.address import CONNECTION_RANK, cap_address, client_address
 from seam.packets import polling_payload_problem
 from transports import WEBSOCKET, EngineRequest, classify, websocket_handshake_ok
+from transports.caps import SessionCaps
 from transports.refusals import (
     BAD_HANDSHAKE,
     MALFORMED_PAYLOAD,
@@ -27,6 +28,7 @@ from transports.refusals import (
     ORIGIN_NOT_ALLOWED,
     SHUTTING_DOWN,
     TOO_LARGE,
+    TOO_MANY_CONNECTIONS,
     TRANSPORT_NOT_ALLOWED,
     UPGRADE_NOT_OFFERED,
     Refusal,
@@ -58,8 +60,26 @@ def own_origins(environ: dict) -> set[str]:
     return origins
 
 
-def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal | None:
-    """Why the profile refuses this Engine.IO request, from its headers alone; None lets it through."""
+def connection_refusal(environ: dict, profile: Profile) -> Refusal | None:
+    """A request on a connection past ``max_connections_per_address`` (counted by serving/handler.py)."""
+    cap = profile.max_connections_per_address
+    rank = environ.get(CONNECTION_RANK, 0)
+    if cap and rank > cap:
+        return Refusal(
+            TOO_MANY_CONNECTIONS,
+            f"{cap_address(environ)} has {rank} connections open (max_connections_per_address is {cap}); "
+            "close some first",
+        )
+    return None
+
+
+def refusal(
+    environ: dict, request: EngineRequest, profile: Profile, sessions: SessionCaps | None = None
+) -> Refusal | None:
+    """Why the profile refuses this Engine.IO request, from its headers alone; None lets it through.
+
+    ``sessions``, when given, refuses a new session past the session caps.
+    """
     origin = environ.get("HTTP_ORIGIN")
     allowed = profile.allowed_origins
     if origin and "*" not in allowed and origin not in allowed and origin not in own_origins(environ):
@@ -90,6 +110,10 @@ def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal 
         return Refusal(
             SHUTTING_DOWN, "this instance is shutting down; reconnect (to another instance, if any)"
         )
+    if request.sid is None and sessions is not None:
+        capped = sessions.refusal(cap_address(environ))
+        if capped is not None:
+            return capped
     return oversized(environ, profile.max_message_bytes)
 
 
@@ -104,9 +128,19 @@ def oversized(environ: dict, limit: int) -> Refusal | None:
     return None
 
 
-def checked_payload(environ: dict) -> Refusal | None:
-    """Read a polling POST once, check it decodes, and hand the same bytes on to Engine.IO."""
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+def checked_payload(environ: dict, limit: int) -> Refusal | None:
+    """Read a polling POST once, check it decodes, and hand the same bytes on to Engine.IO.
+
+    A chunked body has no Content-Length to refuse it by: at most ``limit`` + 1 bytes of it are
+    read, and more is refused; what is passed on carries the Content-Length Engine.IO reads by.
+    """
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return Refusal(TOO_LARGE, f"chunked request over {limit} bytes; max_message_bytes is {limit}")
+        environ["CONTENT_LENGTH"] = str(len(body))
+    else:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     environ["wsgi.input"] = io.BytesIO(body)
     problem = polling_payload_problem(body)
     return Refusal(MALFORMED_PAYLOAD, f"malformed Engine.IO payload: {problem}") if problem else None
@@ -115,18 +149,29 @@ def checked_payload(environ: dict) -> Refusal | None:
 class TransportGate:
     """WSGI middleware: refuse what the profile forbids before Engine.IO runs."""
 
-    def __init__(self, app: WSGIApp, profile: Profile, path: str) -> None:
+    def __init__(
+        self, app: WSGIApp, profile: Profile, path: str, sessions: SessionCaps | None = None
+    ) -> None:
         self.app = app
         self.profile = profile
         self.prefix = f"/{path.strip('/')}/"
+        self.sessions = sessions
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if CONNECTION_RANK in environ:
+            over = connection_refusal(environ, self.profile)
+            if over is not None:
+                metrics.REFUSED.labels("http", over.code).inc()
+                log.warning(
+                    "refused a connection from %s (%s): %s", cap_address(environ), over.code, over.message
+                )
+                return over.answer(self.profile.name, start_response)
         if not environ.get("PATH_INFO", "").startswith(self.prefix):
             return self.app(environ, start_response)
         request = classify(environ)
-        refused = refusal(environ, request, self.profile)
+        refused = refusal(environ, request, self.profile, self.sessions)
         if refused is None and environ.get("REQUEST_METHOD") == "POST":
-            refused = checked_payload(environ)
+            refused = checked_payload(environ, self.profile.max_message_bytes)
         if refused is not None:
             metrics.REFUSED.labels(request.transport.name, refused.code).inc()
             log.warning(
