@@ -27,12 +27,20 @@ def cap_address(environ: dict) -> str:
     return peer
 
 
+#: Where a proxy of ours connects from: loopback, RFC 1918, IPv6 unique-local. (Not ``is_private``:
+#: that also holds the documentation ranges and other addresses no proxy of ours has.)
+PROXY_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7")
+)
+
+
 def _is_proxy(peer: str) -> bool:
     try:
         address = ipaddress.ip_address(peer)
     except ValueError:
         return False
-    return address.is_loopback or address.is_private
+    return any(address in network for network in PROXY_NETWORKS)
 
 
 #: Where the serving handler tells the gate how many connections the request's address held when
