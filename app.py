@@ -35,6 +35,7 @@ from seam.drivers import install_websocket_driver
 from seam.server import GuardedServer
 from seam.sids import stamp_session_ids
 from serving.process import tune_green_threads
+from transports.caps import SessionCaps
 from transports.gate import TransportGate
 from transports.options import SOCKETIO_PATH, server_options
 
@@ -78,11 +79,13 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     page.register(flask_app, profile)
     routes.register(flask_app, profile, sio)
 
+    sessions = SessionCaps(profile)
+    sio.watch_sessions(sessions.opened, sessions.closed)
     engineio_app = socketio.WSGIApp(sio, flask_app.wsgi_app, socketio_path=SOCKETIO_PATH)
     # ProxyFix outermost: the gate's host and origin checks, Engine.IO and Flask all see the
     # client's address and scheme as the trusted proxies gave them, never a client's own claim.
     flask_app.wsgi_app = behind_proxies(
-        TransportGate(engineio_app, profile, SOCKETIO_PATH), profile.proxy_hops
+        TransportGate(engineio_app, profile, SOCKETIO_PATH, sessions), profile.proxy_hops
     )
     log.info("%s", profile.summary())
     for warning in profile.warnings():

@@ -291,6 +291,42 @@ SETTINGS: tuple[Setting, ...] = (
         "stops accepting past it).",
     ),
     Setting(
+        "header_timeout",
+        _number(float, 0.1, 3600),
+        10.0,
+        "Seconds a client has to send a request's line and headers, counted from the connection's "
+        "start or from the first byte of a next request; past it the connection is closed (slowloris).",
+    ),
+    Setting(
+        "keepalive_timeout",
+        _number(float, 0.1, 3600),
+        60.0,
+        "Seconds an idle keep-alive connection waits for its next request before it is closed "
+        "(responses say so in `Keep-Alive: timeout=N`). Over `ping_interval`, so a polling client's "
+        "pong connection is kept.",
+    ),
+    Setting(
+        "max_connections_per_address",
+        _number(int, 0, 1_000_000),
+        500,
+        "Open connections one client address may hold; past it a request gets 429 "
+        "`too_many_connections`. Room for an office behind one NAT; 0 = no cap.",
+    ),
+    Setting(
+        "max_sessions_per_address",
+        _number(int, 0, 1_000_000),
+        500,
+        "Open Engine.IO sessions one client address may hold; past it a new session gets 429 "
+        "`too_many_sessions`; 0 = no cap.",
+    ),
+    Setting(
+        "max_sessions",
+        _number(int, 0, 10_000_000),
+        10_000,
+        "Open Engine.IO sessions this process holds; past it a new session gets 503 `server_full` "
+        "(half of `worker_connections`: a polling session keeps two requests open); 0 = no cap.",
+    ),
+    Setting(
         "threads",
         _number(int, 2, 10_000),
         100,

@@ -1,4 +1,4 @@
-"""Who sent a request: the proxies in front are trusted for as many hops as the profile says.
+"""Who sent a request, as the trusted proxies in front tell it, and counts of connections per address.
 
 werkzeug's ProxyFix (outermost in ``app.py``) takes the client's address from the last
 ``proxy_hops`` values of ``X-Forwarded-For`` and the scheme from ``X-Forwarded-Proto``, and
@@ -17,6 +17,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
+#: Where the serving handler hands the gate its connection's ``ConnectionSlot``.
+CONNECTION_SLOT = "rolegate.connection"
+
 
 def behind_proxies(app: WSGIApp, hops: int) -> WSGIApp:
     """``app`` reading the client's address and scheme from ``hops`` trusted proxies (0: none)."""
@@ -26,3 +29,60 @@ def behind_proxies(app: WSGIApp, hops: int) -> WSGIApp:
 def client_address(environ: dict) -> str:
     """The address a user would recognise: the client's, as far as the trusted proxies tell it."""
     return environ.get("REMOTE_ADDR") or "?"
+
+
+class AddressCounts:
+    """How many of something (connections, sessions) each address holds open; one per process."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def add(self, address: str) -> int:
+        """Count one more for ``address``; returns its count, this one included."""
+        count = self._counts.get(address, 0) + 1
+        self._counts[address] = count
+        return count
+
+    def remove(self, address: str) -> None:
+        count = self._counts.get(address, 0) - 1
+        if count > 0:
+            self._counts[address] = count
+        else:
+            self._counts.pop(address, None)
+
+    def __getitem__(self, address: str) -> int:
+        return self._counts.get(address, 0)
+
+    def __len__(self) -> int:
+        """How many addresses hold at least one."""
+        return len(self._counts)
+
+
+#: Open connections by client address in this process.
+CONNECTIONS = AddressCounts()
+
+
+class ConnectionSlot:
+    """One client connection's place in ``CONNECTIONS``.
+
+    The serving handler makes one per connection and releases it when the connection ends; the
+    gate claims it on the connection's first request, once ProxyFix has said whose it is, so the
+    per-address connection cap counts the same address as everything else.
+    """
+
+    __slots__ = ("address", "rank")
+
+    def __init__(self) -> None:
+        self.address: str | None = None
+        self.rank = 0  # this connection's count for its address when claimed, itself included
+
+    def claim(self, environ: dict) -> int:
+        if self.address is None:
+            self.address = client_address(environ)
+            self.rank = CONNECTIONS.add(self.address)
+        return self.rank
+
+    def release(self) -> None:
+        if self.address is not None:
+            CONNECTIONS.remove(self.address)
+            self.address = None

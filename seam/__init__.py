@@ -17,6 +17,7 @@ from __future__ import annotations
 PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     # python-socketio 5.18.1: socketio.Server
     ("socketio.Server", "_handle_eio_connect", "overridden: adopt a new Engine.IO session (server.py)"),
+    ("socketio.Server", "_handle_eio_disconnect", "overridden: a session's end, for the session caps"),
     ("socketio.Server", "_handle_event", "overridden: refuse an event packet of the wrong shape"),
     ("socketio.Server", "_handle_eio_message", "overridden: answer bad packets and failed handlers"),
     ("socketio.Server", "_trigger_event", "overridden: tell a handler's exception from a bad packet"),

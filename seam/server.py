@@ -13,6 +13,7 @@ New sessions are adopted into the session class the WebSocket driver needs (seam
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -55,16 +56,39 @@ class GuardedServer(socketio.Server):
 
     #: The Engine.IO session class new sessions become (set by install_websocket_driver), or None.
     session_class: Any = None
+    #: Called with (eio_sid, environ) when an Engine.IO session opens, and (eio_sid,) when it ends.
+    _on_session_open: Callable[[str, dict], None] | None = None
+    _on_session_end: Callable[[str], None] | None = None
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.packet_class = CheckedPacket  # public attribute, read by python-socketio per packet
 
+    def watch_sessions(self, opened: Callable[[str, dict], None], ended: Callable[[str], None]) -> None:
+        """Have ``opened(eio_sid, environ)`` and ``ended(eio_sid)`` called for every Engine.IO session.
+
+        Engine.IO sessions, not Socket.IO connections: a client can open sessions without ever
+        connecting a namespace, and those count too (transports/caps.py).
+        """
+        self._on_session_open = opened
+        self._on_session_end = ended
+
     def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
         # python-engineio has just built the session, and not used it yet.
         if self.session_class is not None:
             self.session_class.adopt(self.eio.sockets[eio_sid])
-        return super()._handle_eio_connect(eio_sid, environ)
+        result = super()._handle_eio_connect(eio_sid, environ)
+        if self._on_session_open is not None:
+            self._on_session_open(eio_sid, environ)
+        return result
+
+    def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        # python-engineio calls this once for every session that ends, however it ends.
+        try:
+            super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            if self._on_session_end is not None:
+                self._on_session_end(eio_sid)
 
     def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         # python-socketio reads data[0] as the event name in a background task, where

@@ -7,13 +7,188 @@ disconnects by seconds. ``WebSocketHandover`` gives the driver (seam/inline_ws.p
 simple-websocket) the socket itself, and closes the connection when a WebSocket ends. It is
 mixed into gunicorn's pywsgi handler (serving/worker.py) and into gevent's own for
 ``rolegate serve`` (gunicorn does not import on Windows).
+
+``ConnectionHygiene`` keeps one client from hurting another at the connection level: a
+request line and headers must arrive within ``header_timeout`` and a keep-alive connection
+may idle ``keepalive_timeout`` (both close quietly), connections are counted per address for
+the gate's cap, header floods get a plain 431, a response says ``Connection: close`` whenever
+the connection is then closed, and a body left unread on a closing connection is not read out.
 """
 
 from __future__ import annotations
 
+import http.client
+import logging
 from typing import Any
 
+from gevent import Timeout
+
+from config.profile import Profile
+from ops.address import CONNECTION_SLOT, ConnectionSlot
 from seam.inline_ws import SOCKET_KEY
+
+log = logging.getLogger("rolegate.serving")
+
+#: What gevent's header parser puts in ``headers.status`` for a header line over 64 KiB.
+LINE_TOO_LONG = "Line too long"
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+class _NoDiscard:
+    """Stands in for pywsgi's request input once the connection is closing: nothing is read out."""
+
+    @staticmethod
+    def _discard() -> None:
+        pass
+
+
+_NO_DISCARD = _NoDiscard()
+
+
+class ConnectionHygiene:
+    """Mixin for a pywsgi handler: timeouts, per-address counting, honest ``Connection`` headers."""
+
+    #: Set per server from the profile (``configured``); these are the settings' defaults.
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 60.0
+    _keepalive_hint: bytes = b"timeout=60"
+
+    socket: Any
+    rfile: Any
+    client_address: Any
+    close_connection: bool
+    request_version: str | None
+    code: int | None
+    response_headers: list
+    wsgi_input: Any
+
+    _slot: ConnectionSlot | None = None
+    _served: int = 0
+    # One of each per connection, restarted per request: a new Timeout per request cost 5 us.
+    _header_timer: Any = None
+    _idle_timer: Any = None
+
+    def handle(self) -> None:
+        try:
+            super().handle()  # type: ignore[misc]
+        finally:
+            if self._slot is not None:
+                self._slot.release()
+            for timer in (self._header_timer, self._idle_timer):
+                if timer is not None:
+                    timer.close()
+
+    def handle_one_request(self) -> Any:
+        if self._served and not self._next_request_arrives():
+            return None
+        timer = self._header_timer
+        if timer is None:
+            timer = self._header_timer = Timeout(self.header_timeout)
+        timer.start()
+        try:
+            result = super().handle_one_request()  # type: ignore[misc]
+        except Timeout as expired:
+            if expired is not timer:
+                raise
+            log.debug(
+                "closed a connection from %s: no request line and headers within %g s (header_timeout)",
+                self._peer(),
+                self.header_timeout,
+            )
+            return None
+        finally:
+            timer.cancel()
+        self._served += 1
+        return result
+
+    def _next_request_arrives(self) -> bool:
+        """Wait up to keepalive_timeout for the first byte of a next request on this connection."""
+        if self.rfile.closed:
+            return False
+        timer = self._idle_timer
+        if timer is None:
+            timer = self._idle_timer = Timeout(self.keepalive_timeout)
+        timer.start()
+        try:
+            return bool(self.rfile.peek(1))
+        except Timeout as expired:
+            if expired is not timer:
+                raise
+            log.debug(
+                "closed a keep-alive connection from %s: idle %g s (keepalive_timeout)",
+                self._peer(),
+                self.keepalive_timeout,
+            )
+            return False
+        except OSError:
+            return False
+        finally:
+            timer.cancel()
+
+    def _peer(self) -> str:
+        address = self.client_address
+        return str(address[0] if isinstance(address, tuple) else address)
+
+    def get_environ(self) -> dict:
+        # The request line and headers are in: the application's time is not the client's.
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        environ = super().get_environ()  # type: ignore[misc]
+        if self._slot is None:
+            self._slot = ConnectionSlot()
+        environ[CONNECTION_SLOT] = self._slot  # the gate claims it for the client's address
+        return environ
+
+    def start_response(self, status: str, headers: list, exc_info: Any = None) -> Any:
+        write = super().start_response(status, headers, exc_info)  # type: ignore[misc]
+        if (
+            self.request_version == "HTTP/1.1"
+            and self.code != 101
+            and not any(name.lower() == "connection" for name, _ in headers)
+        ):
+            if self.close_connection:
+                # pywsgi closes after a request that asked for it, but only said so to HTTP/1.0;
+                # a keep-alive client (Node's agent) then reused the dead socket.
+                self.response_headers.append((b"Connection", b"close"))
+            else:
+                # Node's agent and browsers retire an idle socket before the server does.
+                self.response_headers.append((b"Keep-Alive", self._keepalive_hint))
+        return write
+
+    def run_application(self) -> None:
+        try:
+            super().run_application()  # type: ignore[misc]
+        finally:
+            if self.close_connection:
+                # pywsgi would read out what the client still sends (all of a refused 1 GB body,
+                # or an endless chunked one) before closing; the connection is closing anyway.
+                self.wsgi_input = _NO_DISCARD
+
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        # gevent's hook for a request it could not parse. The standard library's header parser
+        # raises HTTPException for more than 100 headers, which pywsgi printed as a traceback
+        # before answering 400; a header line over 64 KiB pywsgi marks as LINE_TOO_LONG.
+        if isinstance(ex, http.client.HTTPException) or getattr(self.headers, "status", "") == LINE_TOO_LONG:
+            log.debug("refused a request from %s with 431: %s", self._peer(), type(ex).__name__)
+            self.close_connection = True
+            return ("431", _HEADERS_TOO_LARGE)
+        return super()._handle_client_error(ex)  # type: ignore[misc]
+
+
+def configured(handler: type, profile: Profile) -> type:
+    """``handler`` with the profile's connection timeouts: one class per server."""
+    return type(
+        handler.__name__,
+        (handler,),
+        {
+            "header_timeout": profile.header_timeout,
+            "keepalive_timeout": profile.keepalive_timeout,
+            "_keepalive_hint": b"timeout=%d" % max(1, int(profile.keepalive_timeout)),
+            "__module__": handler.__module__,
+        },
+    )
 
 
 class WebSocketHandover:
@@ -49,11 +224,11 @@ class WebSocketHandover:
             self.close_connection = True
 
 
-def standalone_handler() -> type:
-    """gevent's own pywsgi handler with the handover, for ``rolegate serve``."""
+def standalone_handler(profile: Profile) -> type:
+    """gevent's own pywsgi handler with the handover and the hygiene, for ``rolegate serve``."""
     from gevent.pywsgi import WSGIHandler
 
-    class Handler(WebSocketHandover, WSGIHandler):
+    class Handler(WebSocketHandover, ConnectionHygiene, WSGIHandler):
         pass
 
-    return Handler
+    return configured(Handler, profile)

@@ -24,14 +24,18 @@ def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
         from gevent.pool import Pool
         from gevent.pywsgi import WSGIServer
 
+        from serving.accepting import AcceptBackoff
         from serving.handler import standalone_handler
 
+        class Server(AcceptBackoff, WSGIServer):
+            pass
+
         log.info("serving on http://%s:%d with gevent's pywsgi", host, port)
-        server = WSGIServer(
+        server = Server(
             (host, port),
             app,
             spawn=Pool(profile.worker_connections),
-            handler_class=standalone_handler(),
+            handler_class=standalone_handler(profile),
             log=None,
         )
         _drain_then_stop_on_sigterm(app, server)

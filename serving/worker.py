@@ -2,19 +2,21 @@
 
 gunicorn's plain ``gevent`` worker parses HTTP in Python (gunicorn.http): that parsing was
 the largest share of long-polling time under py-spy. Its ``gevent_pywsgi`` worker uses
-gevent's parser instead; serving/handler.py makes its handler hand WebSockets over right,
+gevent's parser instead; serving/handler.py makes its handler hand WebSockets over right
+and keeps connections in check, serving/accepting.py backs off when descriptors run out,
 and no access-log record is built when no access log is configured. bench/RESULTS.md has
 the figures.
 """
 
 from __future__ import annotations
 
-from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from serving.handler import WebSocketHandover
+from serving.accepting import AcceptBackoff
+from serving.handler import ConnectionHygiene, WebSocketHandover, configured
 
 
-class Handler(WebSocketHandover, PyWSGIHandler):
+class Handler(WebSocketHandover, ConnectionHygiene, PyWSGIHandler):
     """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
 
 
@@ -25,12 +27,26 @@ class QuietHandler(Handler):
         pass
 
 
+class Server(AcceptBackoff, PyWSGIServer):
+    """gunicorn's pywsgi server, backing off quietly when file descriptors run out."""
+
+
 class Worker(GeventPyWSGIWorker):
     """What ``async_mode = "gevent"`` runs under gunicorn (gunicorn.conf.py)."""
 
+    server_class = Server
     wsgi_handler = Handler
 
-    def init_process(self) -> None:
-        if not self.cfg.accesslog:
-            self.wsgi_handler = QuietHandler
-        super().init_process()
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        # The profile the app was built with is the one source of the connection timeouts.
+        handler = Handler if self.cfg.accesslog else QuietHandler
+        self.wsgi_handler = configured(handler, self.profile())
+
+    def profile(self):  # noqa: ANN201 (config.profile.Profile)
+        found = getattr(self.wsgi, "config", {}).get("PROFILE")
+        if found is None:
+            from config import load_profile_or_exit
+
+            found = load_profile_or_exit()
+        return found

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable
 
 from config.profile import Profile
 from ops import metrics, shutdown
-from ops.address import client_address
+from ops.address import CONNECTION_SLOT, ConnectionSlot, client_address
 from seam.packets import polling_payload_problem
 from transports import WEBSOCKET, EngineRequest, classify, websocket_handshake_ok
+from transports.caps import SessionCaps
 from transports.hosts import host_allowed, own_origins
 from transports.refusals import (
     BAD_HANDSHAKE,
@@ -31,6 +32,7 @@ from transports.refusals import (
     ORIGIN_NOT_ALLOWED,
     SHUTTING_DOWN,
     TOO_LARGE,
+    TOO_MANY_CONNECTIONS,
     TRANSPORT_NOT_ALLOWED,
     UPGRADE_NOT_OFFERED,
     Refusal,
@@ -49,8 +51,26 @@ NO_UPGRADE_HEADER_TEXT = (
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal | None:
-    """Why the profile refuses this Engine.IO request, from its headers alone; None lets it through."""
+def connection_refusal(slot: ConnectionSlot, environ: dict, profile: Profile) -> Refusal | None:
+    """A request on a connection past ``max_connections_per_address`` (serving/handler.py's slot)."""
+    cap = profile.max_connections_per_address
+    rank = slot.claim(environ)
+    if cap and rank > cap:
+        return Refusal(
+            TOO_MANY_CONNECTIONS,
+            f"{slot.address} has {rank} connections open (max_connections_per_address is {cap}); "
+            "close some first",
+        )
+    return None
+
+
+def refusal(
+    environ: dict, request: EngineRequest, profile: Profile, sessions: SessionCaps | None = None
+) -> Refusal | None:
+    """Why the profile refuses this Engine.IO request, from its headers alone; None lets it through.
+
+    ``sessions``, when given, refuses a new session past the session caps.
+    """
     origin = environ.get("HTTP_ORIGIN")
     allowed = profile.allowed_origins
     if origin and "*" not in allowed and origin not in allowed and origin not in own_origins(environ):
@@ -88,6 +108,10 @@ def refusal(environ: dict, request: EngineRequest, profile: Profile) -> Refusal 
         return Refusal(
             SHUTTING_DOWN, "this instance is shutting down; reconnect (to another instance, if any)"
         )
+    if request.sid is None and sessions is not None:
+        capped = sessions.refusal(client_address(environ))
+        if capped is not None:
+            return capped
     return oversized(environ, profile.max_message_bytes)
 
 
@@ -114,9 +138,19 @@ def oversized(environ: dict, limit: int) -> Refusal | None:
     return None
 
 
-def checked_payload(environ: dict) -> Refusal | None:
-    """Read a polling POST once, check it decodes, and hand the same bytes on to Engine.IO."""
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+def checked_payload(environ: dict, limit: int) -> Refusal | None:
+    """Read a polling POST once, check it decodes, and hand the same bytes on to Engine.IO.
+
+    A chunked body has no Content-Length to refuse it by: at most ``limit`` + 1 bytes of it are
+    read, and more is refused; what is passed on carries the Content-Length Engine.IO reads by.
+    """
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return Refusal(TOO_LARGE, f"chunked request over {limit} bytes; max_message_bytes is {limit}")
+        environ["CONTENT_LENGTH"] = str(len(body))
+    else:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     environ["wsgi.input"] = io.BytesIO(body)
     problem = polling_payload_problem(body)
     return Refusal(MALFORMED_PAYLOAD, f"malformed Engine.IO payload: {problem}") if problem else None
@@ -125,21 +159,31 @@ def checked_payload(environ: dict) -> Refusal | None:
 class TransportGate:
     """WSGI middleware: refuse what the profile forbids before Engine.IO runs."""
 
-    def __init__(self, app: WSGIApp, profile: Profile, path: str) -> None:
+    def __init__(
+        self, app: WSGIApp, profile: Profile, path: str, sessions: SessionCaps | None = None
+    ) -> None:
         self.app = app
         self.profile = profile
         self.prefix = f"/{path.strip('/')}/"
+        self.sessions = sessions
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        slot = environ.get(CONNECTION_SLOT)
+        if slot is not None:
+            over = connection_refusal(slot, environ, self.profile)
+            if over is not None:
+                metrics.REFUSED.labels("http", over.code).inc()
+                log.warning("refused a connection from %s (%s): %s", slot.address, over.code, over.message)
+                return over.answer(self.profile.name, start_response)
         engine = environ.get("PATH_INFO", "").startswith(self.prefix)
         request = classify(environ) if engine else None
         refused = host_refusal(environ, self.profile)
         if not engine and refused is None:
             return self.app(environ, start_response)
         if refused is None:
-            refused = refusal(environ, request, self.profile)
+            refused = refusal(environ, request, self.profile, self.sessions)
         if refused is None and environ.get("REQUEST_METHOD") == "POST":
-            refused = checked_payload(environ)
+            refused = checked_payload(environ, self.profile.max_message_bytes)
         if refused is not None:
             # A path is the client's own text: escaped, so it cannot forge a log line.
             path = repr(environ.get("PATH_INFO", ""))[1:-1][:200]

@@ -22,6 +22,9 @@ MALFORMED_PAYLOAD = "malformed_payload"
 SHUTTING_DOWN = "shutting_down"
 HOST_NOT_ALLOWED = "host_not_allowed"
 JSONP_NOT_ALLOWED = "jsonp_not_allowed"
+TOO_MANY_CONNECTIONS = "too_many_connections"
+TOO_MANY_SESSIONS = "too_many_sessions"
+SERVER_FULL = "server_full"
 
 #: code -> (HTTP status, when it is sent). The README's refusal table is generated from this.
 CODES: dict[str, tuple[str, str]] = {
@@ -56,6 +59,15 @@ CODES: dict[str, tuple[str, str]] = {
     TOO_LARGE: ("413 REQUEST ENTITY TOO LARGE", "a polling POST over `max_message_bytes`"),
     MALFORMED_PAYLOAD: ("400 BAD REQUEST", "a polling POST that is not a valid Engine.IO payload"),
     SHUTTING_DOWN: ("503 SERVICE UNAVAILABLE", "a new session while this process drains for a restart"),
+    TOO_MANY_CONNECTIONS: (
+        "429 TOO MANY REQUESTS",
+        "a request on a connection past `max_connections_per_address` open from the client's address",
+    ),
+    TOO_MANY_SESSIONS: (
+        "429 TOO MANY REQUESTS",
+        "a new session past `max_sessions_per_address` open from the client's address",
+    ),
+    SERVER_FULL: ("503 SERVICE UNAVAILABLE", "a new session past `max_sessions` open in this process"),
 }
 
 
