@@ -127,7 +127,7 @@ class GuardedServer(socketio.Server):
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # MalformedPacket, and python-socketio's own refusals of a packet's type or order.
             self._binary_packet.pop(eio_sid, None)
-            code = getattr(exc, "code", MALFORMED_PACKET)
+            code = exc.code if isinstance(exc, MalformedPacket) else MALFORMED_PACKET
             log.warning("malformed Socket.IO packet from %s: %s", eio_sid, exc)
             metrics.count_error(code)
             if code == BAD_REQUEST:
