@@ -12,6 +12,7 @@ NOT_IN_ROOM = "not_in_room"
 TOO_MANY_ROOMS = "too_many_rooms"
 RATE_LIMITED = "rate_limited"
 BAD_REQUEST = "bad_request"
+CLIENT_ID_TAKEN = "client_id_taken"
 MALFORMED_PACKET = "malformed_packet"
 INTERNAL_ERROR = "internal_error"
 UNAVAILABLE = "unavailable"
@@ -19,13 +20,17 @@ UNAVAILABLE = "unavailable"
 #: Every code, with when it is sent (the README's error table is checked against this).
 CODES: dict[str, str] = {
     INVALID_PAYLOAD: "the event's data is not an object of the documented shape",
-    INVALID_ROOM: "`room` is not 1-64 printable characters",
-    INVALID_NAME: "`name` is not 1-32 printable characters",
+    INVALID_ROOM: "`room` is not 1-64 printable characters (no invisible or direction-changing ones)",
+    INVALID_NAME: "`name` is not 1-32 printable characters (no invisible or direction-changing ones)",
     TEXT_TOO_LONG: "`text` is longer than the profile's `max_text_length`",
     NOT_IN_ROOM: "`message` or `leave` for a room the connection has not joined",
     TOO_MANY_ROOMS: "`join` past the profile's `max_rooms`",
-    RATE_LIMITED: "more messages than the profile's `messages_per_second` allows; retry later",
-    BAD_REQUEST: "the event was sent with more arguments than its one object (and an ack)",
+    RATE_LIMITED: "more messages, or joins and leaves, than the profile's `messages_per_second` or "
+    "`joins_per_second` allows; retry later",
+    BAD_REQUEST: "a value no event accepts: more arguments than the one object, a string with a lone "
+    "surrogate, an integer out of range, JSON nested too deep",
+    CLIENT_ID_TAKEN: "`message` with a `client_id` another sender in the room used first; "
+    "send it with a new one",
     MALFORMED_PACKET: "a Socket.IO packet that could not be decoded (sent as an `error` event)",
     INTERNAL_ERROR: "the server failed while handling the event; `id` names the incident in the server log",
     UNAVAILABLE: "the history store failed or did not answer within `store_timeout` (disk full, Redis down); "

@@ -11,10 +11,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import socketio
 
 from chat.errors import (
     BAD_REQUEST,
+    CLIENT_ID_TAKEN,
     INTERNAL_ERROR,
     NOT_IN_ROOM,
     RATE_LIMITED,
@@ -23,7 +25,7 @@ from chat.errors import (
     ChatError,
     incident_id,
 )
-from chat.limits import TokenBucket
+from chat.limits import TokenBucket, within_bytes
 from chat.payloads import Join, Post, room_of
 from chat.stores.history import History, StoreUnavailable
 from chat.stores.rooms import Rooms
@@ -89,36 +91,84 @@ def unavailable(failure: StoreUnavailable) -> dict:
 def register(sio: socketio.Server, profile: Profile, history: History, rooms: Rooms) -> None:
     """Attach the chat handlers to ``sio``; ``rooms`` is this process's or the shared membership."""
     buckets: dict[str, TokenBucket] = {}
+    join_buckets: dict[str, TokenBucket] = {}  # joins (each one a replay) and leaves
+    # Presence is sent as changes, never as the whole list (the join ack carries that): a list to
+    # every member on every join made one connection's join/leave storm cost N x N. ``known`` is
+    # the room's names as this process last saw them, so names the shared store drops on its own
+    # (a process that died) are told as ``left`` too; ``local`` counts this process's connections
+    # per room, and a room none of them is in is forgotten.
+    known: dict[str, set[str]] = {}
+    local: dict[str, int] = {}
 
-    def presence(room: str) -> None:
-        sio.emit("presence", {"room": room, "members": rooms.members(room)}, to=room)
+    def throttle(sid: str, what: str) -> None:
+        bucket = join_buckets.get(sid)
+        if bucket is None:
+            bucket = join_buckets[sid] = TokenBucket(profile.joins_per_second, profile.join_burst)
+        if not bucket.take():
+            raise ChatError(
+                RATE_LIMITED, f"too many joins and leaves; retry {what} in {bucket.retry_after():.1f} s"
+            )
+
+    def presence(room: str, before: set[str] | None, skip: str | None = None) -> list[str]:
+        """Tell the room who left (and, given the names ``before`` a join, who joined) since this
+        process last looked; returns the members now."""
+        members = rooms.members(room)
+        after = set(members)
+        for name in sorted((known.get(room, set()) | (before or set())) - after):
+            sio.emit("presence", {"room": room, "left": name}, to=room)
+        for name in sorted(after - before) if before is not None else ():
+            sio.emit("presence", {"room": room, "joined": name}, to=room, skip_sid=skip)
+        if local.get(room):
+            known[room] = after
+        else:
+            known.pop(room, None)
+        return members
+
+    def left_locally(room: str) -> None:
+        local[room] = local.get(room, 1) - 1
+        if local[room] <= 0:
+            del local[room]
+
+    def replay(request: Join) -> tuple[list[dict], bool]:
+        """What a join sends back: bounded in messages and in bytes (``truncated``: more wait)."""
+        if request.since is None:
+            messages, truncated = history.latest(request.room, RECENT), False
+        else:
+            messages, truncated = history.after(request.room, request.since, profile.replay_limit)
+        wire = [m.to_wire() for m in messages]
+        sizes = [len(orjson.dumps(m)) for m in wire]
+        keep = within_bytes(sizes, profile.replay_max_bytes, newest=request.since is None)
+        if keep < len(wire):
+            if request.since is None:
+                return wire[-keep:], False  # the latest that fit; older ones are older than asked
+            return wire[:keep], True
+        return wire, truncated
 
     @sio.on("join")
     @acked
     def join(sid: str, data: Any = None) -> dict:
         request = Join.parse(data)
+        throttle(sid, "the join")
         already = rooms.name_in(sid, request.room) is not None
         if not already and rooms.count(sid) >= profile.max_rooms:
             raise ChatError(TOO_MANY_ROOMS, f"a connection may be in at most {profile.max_rooms} rooms")
+        before = set(rooms.members(request.room))
         # In the room before the history is read: a message stored meanwhile comes live or in both.
         sio.enter_room(sid, request.room)
         try:
-            if request.since is None:
-                messages, truncated = history.latest(request.room, RECENT), False
-            else:
-                messages, truncated = history.after(request.room, request.since, profile.replay_limit)
+            messages, truncated = replay(request)
         except StoreUnavailable as failure:
             if not already:
                 sio.leave_room(sid, request.room)
             return unavailable(failure)
         rooms.join(sid, request.room, request.name)
         if not already:
-            presence(request.room)
+            local[request.room] = local.get(request.room, 0) + 1
         return {
             "ok": True,
             "room": request.room,
-            "members": rooms.members(request.room),
-            "history": [m.to_wire() for m in messages],
+            "members": presence(request.room, before, skip=sid),
+            "history": messages,
             "truncated": truncated,
         }
 
@@ -139,6 +189,12 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
                 stored, is_new = history.add(post.room, name, post.text, post.client_id)
         except StoreUnavailable as failure:
             return unavailable(failure)
+        if not is_new and stored.name != name:
+            # A resend is the sender's own: another sender's reuse must not be acked with a message
+            # that is not theirs (their text would be lost while they are told it was stored).
+            raise ChatError(
+                CLIENT_ID_TAKEN, "another sender in this room used this client_id first; send with a new one"
+            )
         if is_new:
             sio.emit("message", stored.to_wire(), to=post.room)
         return {"ok": True, "id": stored.id, "seq": stored.seq, "ts": stored.ts}
@@ -147,11 +203,13 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
     @acked
     def leave(sid: str, data: Any = None) -> dict:
         room = room_of(data, "leave")
+        throttle(sid, "the leave")
         if rooms.name_in(sid, room) is None:
             raise ChatError(NOT_IN_ROOM, f"not in room {room!r}")
         rooms.leave(sid, room)
         sio.leave_room(sid, room)
-        presence(room)
+        left_locally(room)
+        presence(room, None)
         return {"ok": True, "room": room}
 
     @sio.event
@@ -162,5 +220,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
     def disconnect(sid: str, reason: str = "") -> None:
         log.info("user disconnected: sid %s (%s)", sid, reason or "gone")
         buckets.pop(sid, None)
+        join_buckets.pop(sid, None)
         for room in rooms.forget(sid):
-            presence(room)
+            left_locally(room)
+            presence(room, None)

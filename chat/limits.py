@@ -31,3 +31,15 @@ class TokenBucket:
     def retry_after(self) -> float:
         """Seconds until the next token, for the error message."""
         return max(0.0, (1 - self.tokens) / self.rate)
+
+
+def within_bytes(sizes: list[int], most: int, newest: bool = False) -> int:
+    """How many of the items of ``sizes`` (oldest first) fit in ``most`` bytes together: the oldest
+    ones, or with ``newest`` the newest ones. Never fewer than one, so a replay always moves on."""
+    total = 0
+    order = reversed(sizes) if newest else iter(sizes)
+    for count, size in enumerate(order):
+        total += size
+        if total > most:
+            return max(count, 1)
+    return len(sizes)

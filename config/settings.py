@@ -364,6 +364,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Most messages a `join` with `since` replays at once (`truncated` says more are waiting).",
     ),
     Setting(
+        "joins_per_second",
+        _number(float, 0.01, 10_000),
+        1.0,
+        "`join`s (each one a replay) and `leave`s one connection may send per second, on average (a "
+        "token bucket); over it gets `rate_limited`. The page joins once per connection and room.",
+    ),
+    Setting(
+        "join_burst",
+        _number(int, 1, 10_000),
+        10,
+        "`join`s and `leave`s one connection may send at once before `joins_per_second` applies.",
+    ),
+    Setting(
+        "replay_max_bytes",
+        _number(int, 1024, 100_000_000),
+        1_000_000,
+        "Most bytes of messages one `join` returns, as JSON; past it the replay is cut (at least one "
+        "message is sent) and `truncated` says more are waiting.",
+    ),
+    Setting(
         "database_url",
         _database_url,
         "sqlite:///instance/rolegate.db",

@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
+#: orjson's nesting limit ("depth limit exceeded" past it); the standard library's is the stack's.
+MAX_DEPTH = 1024
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:
@@ -26,12 +28,23 @@ def dumps(obj: Any, **kwargs: Any) -> str:
         return json.dumps(obj, **kwargs)
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than the parsers go: a value refused, not a packet that does not decode."""
+
+
 def loads(text: str | bytes, **kwargs: Any) -> Any:
     """Parse JSON; what orjson refuses but the standard library reads (``NaN``, ``Infinity``,
-    which Python clients send) is read as before, so the handlers still see and refuse it."""
+    which Python clients send) is read as before, so the handlers still see and refuse it.
+
+    Nesting past orjson's limit (1024) is refused with ``TooDeep``: the standard library would
+    recurse until RecursionError, which no decoder error handling expects."""
     if not kwargs:
         try:
             return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text, **kwargs)
+        except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):
+                raise TooDeep(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise TooDeep(f"JSON nested deeper than {MAX_DEPTH} levels") from None

@@ -19,18 +19,37 @@ from typing import Any
 import socketio
 from socketio import packet
 
-from chat.errors import INTERNAL_ERROR, MALFORMED_PACKET, incident_id
+from chat.errors import BAD_REQUEST, INTERNAL_ERROR, MALFORMED_PACKET, ChatError, incident_id
 from ops import metrics
+from seam.fastjson import TooDeep
 
 log = logging.getLogger("rolegate.transports")
 
 #: Events python-socketio itself calls with its own argument conventions (it retries
 #: ``connect`` without ``auth`` on a TypeError, and reads ConnectionRefusedError from it).
 LIBRARY_EVENTS = frozenset(("connect", "disconnect"))
+#: The event name a refused event packet is decoded to; its one argument is a ``Refusal``.
+REFUSED_EVENT = "rolegate:refused"
 
 
 class MalformedPacket(ValueError):
     """A Socket.IO packet from a client that does not decode, or is not of a shape we accept."""
+
+    code = MALFORMED_PACKET
+
+
+class RefusedValue(MalformedPacket):
+    """A packet that decodes as far as its id, holding a value no event accepts (JSON nested too deep)."""
+
+    code = BAD_REQUEST
+
+
+class Refusal:
+    """Stands in for the data of an event packet that held a refused value. Not a JSON type: a
+    client cannot send one, so only the decoder can make the ``REFUSED_EVENT`` answer."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
 
 
 class CheckedPacket(packet.Packet):
@@ -39,6 +58,13 @@ class CheckedPacket(packet.Packet):
     def decode(self, encoded_packet: Any) -> Any:
         try:
             return super().decode(encoded_packet)
+        except TooDeep as exc:
+            # The type and the ack id were read before the data: an event with an ack is answered
+            # bad_request in its ack, like any other refused value (GuardedServer._trigger_event).
+            if self.packet_type == packet.EVENT and self.id is not None:
+                self.data = [REFUSED_EVENT, Refusal(str(exc))]
+                return 0
+            raise RefusedValue(str(exc)) from exc
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise MalformedPacket(str(exc)) from exc
 
@@ -98,6 +124,10 @@ class GuardedServer(socketio.Server):
         super()._handle_event(eio_sid, namespace, id, data)
 
     def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if event == REFUSED_EVENT and len(args) == 2 and isinstance(args[1], Refusal):
+            metrics.count_error(BAD_REQUEST)
+            log.info("refused an event from sid %s: %s (%s)", args[0], args[1].message, BAD_REQUEST)
+            return ChatError(BAD_REQUEST, args[1].message).to_ack()
         if event in LIBRARY_EVENTS:
             return super()._trigger_event(event, namespace, *args)
         try:
@@ -121,9 +151,13 @@ class GuardedServer(socketio.Server):
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # MalformedPacket, and python-socketio's own refusals of a packet's type or order.
             self._binary_packet.pop(eio_sid, None)
+            code = exc.code if isinstance(exc, MalformedPacket) else MALFORMED_PACKET
             log.warning("malformed Socket.IO packet from %s: %s", eio_sid, exc)
-            metrics.count_error(MALFORMED_PACKET)
-            self._tell(eio_sid, MALFORMED_PACKET, f"could not decode the packet: {exc}")
+            metrics.count_error(code)
+            if code == BAD_REQUEST:
+                self._tell(eio_sid, code, f"refused the packet: {exc}")
+            else:
+                self._tell(eio_sid, code, f"could not decode the packet: {exc}")
 
     def _tell(self, eio_sid: str, code: str, message: str, **extra: str) -> None:
         """An ``error`` event to the client of ``eio_sid``, if it is connected to the namespace."""

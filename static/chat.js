@@ -323,10 +323,20 @@
         return element;
     }
 
+    /** Text from someone else, isolated: its direction marks cannot reorder what is around it. */
+    function isolated(className, text) {
+        var element = document.createElement("bdi");
+        element.className = className;
+        element.setAttribute("dir", "auto");
+        element.appendChild(document.createTextNode(text));
+        return element;
+    }
+
     var chat = {
         name: "",
         room: "",
         joined: false,      // joined on the current connection
+        members: [],        // names in the room: the join ack's list, then presence changes
         lastId: null,       // the id of the last message up to which none is missing: `since` on rejoin
         lastSeq: null,      // that message's seq (1, 2, 3... per room; a jump means one was missed)
         bySeq: {},          // seq -> id of messages seen past lastSeq
@@ -361,11 +371,36 @@
         while (view.messages.firstChild) {
             view.messages.removeChild(view.messages.firstChild);
         }
-        setText(view.members, "");
+        chat.showMembers([]);
     };
 
     chat.showMembers = function (members) {
-        setText(view.members, members && members.length ? "In the room: " + members.join(", ") : "");
+        chat.members = members ? members.slice(0) : [];
+        chat.members.sort();
+        setText(view.members, "");
+        if (!chat.members.length) {
+            return;
+        }
+        view.members.appendChild(document.createTextNode("In the room: "));
+        for (var i = 0; i < chat.members.length; i++) {
+            if (i > 0) {
+                view.members.appendChild(document.createTextNode(", "));
+            }
+            view.members.appendChild(isolated("member", String(chat.members[i])));
+        }
+    };
+
+    /** A presence change: {room, joined: name} or {room, left: name}. */
+    chat.presence = function (change) {
+        var members = chat.members;
+        if (typeof change.joined === "string" && members.indexOf(change.joined) === -1) {
+            members = members.concat([change.joined]);
+        } else if (typeof change.left === "string") {
+            members = without(members, change.left);
+        } else {
+            return;
+        }
+        chat.showMembers(members);
     };
 
     /** Put a stored message in its place by id; pending ones stay last. */
@@ -381,8 +416,8 @@
             element.className = "mine";
         } else {
             element = document.createElement("li");
-            element.appendChild(span("name", String(message.name)));
-            element.appendChild(span("text", String(message.text)));
+            element.appendChild(isolated("name", String(message.name)));
+            element.appendChild(isolated("text", String(message.text)));
             element.appendChild(span("time", ""));
         }
         element.setAttribute("data-id", String(message.id));
@@ -462,8 +497,8 @@
         var element = document.createElement("li");
         element.className = "mine pending";
         element.setAttribute("data-client-id", item.client_id);
-        element.appendChild(span("name", chat.name));
-        element.appendChild(span("text", item.text));
+        element.appendChild(isolated("name", chat.name));
+        element.appendChild(isolated("text", item.text));
         element.appendChild(span("time", "sending"));
         view.messages.appendChild(element);
         view.messages.scrollTop = view.messages.scrollHeight;
@@ -503,6 +538,14 @@
                 return; // an answer for a connection or room that is gone
             }
             chat.filling = false;
+            if (ack && ack.error && ack.error.code === "rate_limited") {
+                setTimeout(function () {
+                    if (joinedOn === connection && room === chat.room && !chat.joined) {
+                        chat.join();
+                    }
+                }, RATE_LIMIT_RETRY_MS);
+                return;
+            }
             if (!ack || !ack.ok) {
                 notify("Could not join " + room + ": " + errorText(ack));
                 if (ack && ack.error && ack.error.code === "unavailable") {
@@ -566,6 +609,16 @@
                 chat.joined = false;
                 chat.join();
                 return;
+            } else if (code === "client_id_taken") {
+                // Someone else sent this client_id first: the message is still unsent, so it
+                // goes again under a new id (its pending line follows the id).
+                var element = chat.pending[item.client_id];
+                delete chat.pending[item.client_id];
+                item.client_id = chat.newClientId();
+                if (element) {
+                    element.setAttribute("data-client-id", item.client_id);
+                    chat.pending[item.client_id] = element;
+                }
             } else {
                 chat.outbox.shift();
                 chat.markFailed(item, errorText(ack));
@@ -593,9 +646,9 @@
         }
     });
 
-    socket.on("presence", function (presence) {
-        if (presence && presence.room === chat.room) {
-            chat.showMembers(presence.members);
+    socket.on("presence", function (change) {
+        if (change && change.room === chat.room) {
+            chat.presence(change);
         }
     });
 

@@ -11,7 +11,8 @@ import socketio
 
 
 class ChatUser:
-    """One connected user; ``received`` holds every ``message`` event, ``presence`` the last of each room."""
+    """One connected user; ``received`` holds every ``message`` event, ``presence`` each room's member
+    list as a page keeps it: the join ack's, then every ``presence`` change (``changes`` keeps those)."""
 
     def __init__(
         self, url: str, transports: list[str] | None = None, name: str = "ann", fill_gaps: bool = False
@@ -26,11 +27,12 @@ class ChatUser:
         self.client = socketio.Client(reconnection=False)
         self.received: list[dict] = []
         self.presence: dict[str, list[str]] = {}
+        self.changes: list[dict] = []
         self.errors: list[dict] = []
         self.hellos: list[str] = []
         self._lock = threading.Lock()
         self.client.on("message", self._on_message)
-        self.client.on("presence", lambda data: self.presence.__setitem__(data["room"], data["members"]))
+        self.client.on("presence", self._on_presence)
         self.client.on("error", self.errors.append)
         self.client.on("helloBack", lambda data: self.hellos.append(data["message"]))
         self.client.connect(url, transports=transports or ["websocket"], wait_timeout=10)
@@ -65,6 +67,16 @@ class ChatUser:
         with self._lock:
             return sorted(self.by_seq.get(room, {}))
 
+    def _on_presence(self, change: dict) -> None:
+        with self._lock:
+            self.changes.append(change)
+            names = set(self.presence.get(change["room"], []))
+            if "joined" in change:
+                names.add(change["joined"])
+            else:
+                names.discard(change["left"])
+            self.presence[change["room"]] = sorted(names)
+
     def call(self, event: str, data: Any = None) -> Any:
         return self.client.call(event, data, timeout=10)
 
@@ -72,16 +84,28 @@ class ChatUser:
         payload: dict[str, Any] = {"room": room, "name": self.name}
         if since is not None:
             payload["since"] = since
-        ack = self.call("join", payload)
-        if ack.get("ok"):
-            with self._lock:
-                seen = self.by_seq.setdefault(room, {})
-                history = ack["history"]
-                if room not in self._floor:
-                    self._floor[room] = history[0]["seq"] - 1 if history else 0
-                for message in history:
-                    seen[message["seq"]] = message
-        return ack
+        answered = threading.Event()
+        acks: list[Any] = []
+
+        def on_ack(ack: Any = None, *_: Any) -> None:
+            # Here, in the order the client reads packets, not after call() returns: a presence
+            # change sent right after this ack must apply to the ack's list, not be overwritten by it.
+            if isinstance(ack, dict) and ack.get("ok"):
+                with self._lock:
+                    self.presence[room] = list(ack["members"])
+                    seen = self.by_seq.setdefault(room, {})
+                    history = ack["history"]
+                    if room not in self._floor:
+                        self._floor[room] = history[0]["seq"] - 1 if history else 0
+                    for message in history:
+                        seen[message["seq"]] = message
+            acks.append(ack)
+            answered.set()
+
+        self.client.emit("join", payload, callback=on_ack)
+        if not answered.wait(10):
+            raise TimeoutError("no ack for join")
+        return acks[0]
 
     def say(self, room: str, text: str, client_id: str | None = None) -> dict:
         return self.call("message", {"room": room, "text": text, "client_id": client_id or uuid.uuid4().hex})

@@ -102,6 +102,22 @@ def test_ids_increase_within_a_room(users):
     assert ids == sorted(ids) and len(set(ids)) == 5
 
 
+def test_join_and_leave_are_rate_limited_per_connection(start_gateway):
+    gateway = start_gateway(GATEWAY_JOINS_PER_SECOND="1", GATEWAY_JOIN_BURST="3")
+    room = new_room()
+    ann, bob = ChatUser(gateway.url, name="ann"), ChatUser(gateway.url, name="bob")
+    try:
+        acks = [ann.join(room), ann.call("leave", {"room": room}), ann.join(room), ann.join(room)]
+        assert [a["ok"] for a in acks[:3]] == [True, True, True]
+        assert acks[3]["error"]["code"] == "rate_limited" and "retry" in acks[3]["error"]["message"]
+        assert bob.join(room)["ok"], "another connection has its own bucket"
+        assert ann.say(room, "messages have their own limit")["ok"]
+        wait_for(lambda: ann.call("leave", {"room": room})["ok"], seconds=5)
+    finally:
+        ann.close()
+        bob.close()
+
+
 def test_a_resend_with_the_same_client_id_is_stored_once(users):
     room = new_room()
     ann, bob = users("ann", "bob")
@@ -216,6 +232,12 @@ ERROR_CASES = [
     ("join", {"room": "x" * 65, "name": "ann"}, "invalid_room"),
     ("join", {"room": "r", "name": "bell\x07"}, "invalid_name"),
     ("join", {"room": "r", "name": ["ann"]}, "invalid_name"),
+    ("join", {"room": "r", "name": "\u202eann"}, "invalid_name"),  # a right-to-left override
+    ("join", {"room": "r", "name": "ann", "since": -1}, "bad_request"),
+    ("join", {"room": "r", "name": "ann", "since": 2**63}, "bad_request"),  # past SQLite's integers
+    ("join", {"room": "r", "name": "lone \ud800"}, "bad_request"),  # not Unicode text
+    ("message", {"room": "joined", "text": "lone \udc00", "client_id": "c"}, "bad_request"),
+    ("message", {"room": "joined", "text": "hi", "client_id": "reused"}, "client_id_taken"),
     ("message", None, "invalid_payload"),
     ("message", {"room": "joined", "text": "", "client_id": "c"}, "invalid_payload"),
     ("message", {"room": "joined", "text": "hi", "client_id": 7}, "invalid_payload"),
@@ -236,6 +258,10 @@ def test_every_error_code_is_an_ack_and_the_connection_carries_on(users, event, 
     if data == "too many rooms":  # max_rooms is 3 on this gateway
         assert ann.join("second")["ok"] and ann.join("third")["ok"]
         data = {"room": "fourth", "name": "ann"}
+    if code == "client_id_taken":  # someone else sent this client_id first
+        (bob,) = users("bob")
+        bob.join("joined")
+        assert bob.say("joined", "bob's", client_id=data["client_id"])["ok"]
     ack = ann.call(event, data)
     assert ack["ok"] is False
     assert ack["error"]["code"] == code

@@ -131,6 +131,33 @@ def test_d_html_in_a_message_shows_as_text(gateway, contexts):
     assert ann.console_errors == bob.console_errors == []
 
 
+def test_f_members_follow_presence_changes_and_texts_are_isolated(gateway, contexts):
+    room = new_room()
+    ann = ChatPage(contexts(), gateway.url)
+    bob = ChatPage(contexts(), gateway.url)
+    ann.join("ann", room)
+    bob.join("bob", room)
+    carl = ChatUser(gateway.url, ["polling"], name="carl")  # polling: every profile allows it
+    try:
+        carl.join(room)
+        expect(ann.page.locator("#members")).to_have_text("In the room: ann, bob, carl")
+        # A right-to-left override in a text stays in the text: it cannot reorder the name before it.
+        carl.say(room, "\u202eolleh")
+        ann.wait_texts(["\u202eolleh"])
+        shown = ann.page.eval_on_selector(
+            "#messages li[data-id] .text", "t => [t.tagName, getComputedStyle(t).unicodeBidi]"
+        )
+        assert shown == ["BDI", "isolate"]
+        assert ann.messages()[0]["name"] == "carl"
+    finally:
+        carl.close()
+    expect(ann.page.locator("#members")).to_have_text("In the room: ann, bob")
+    # Switching rooms, the page leaves the old one (a closed tab over polling is noticed only at a ping).
+    bob.join("bob", new_room())
+    expect(ann.page.locator("#members")).to_have_text("In the room: ann")
+    assert ann.console_errors == []
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_e_a_message_typed_while_the_gateway_is_down_arrives_once(start_gateway, contexts, profile):
     gateway = start_gateway(GATEWAY_PROFILE=profile)
@@ -158,6 +185,9 @@ def test_e_a_message_typed_while_the_gateway_is_down_arrives_once(start_gateway,
     assert ann.say_hello()[0] == bob.say_hello()[0] == HELLO
     assert ann.texts() == bob.texts() == ["before the crash", "typed while down"]
     assert pending.count() == 0
+    # The member list was rebuilt on rejoin (join ack, then presence changes), not kept from before.
+    for page in (ann, bob):
+        expect(page.page.locator("#members")).to_have_text("In the room: ann, bob")
     ids = [m["id"] for m in ann.messages()]
     assert ids == sorted(ids) and len(set(ids)) == 2
     ann.screenshot(f"e-after-restart-{profile}")
