@@ -56,6 +56,8 @@ def acked(handler: Handler) -> Handler:
             if len(args) > 1:
                 raise ChatError(BAD_REQUEST, f"{event} takes one object, not {len(args)} arguments")
             return handler(sid, args[0] if args else None)
+        except StoreUnavailable as failure:  # a store call the handler did not answer itself
+            return unavailable(failure)
         except ChatError as error:
             metrics.count_error(error.code)
             log.info("refused %s from sid %s: %s (%s)", event, sid, error.message, error.code)
@@ -221,6 +223,10 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
         log.info("user disconnected: sid %s (%s)", sid, reason or "gone")
         buckets.pop(sid, None)
         join_buckets.pop(sid, None)
-        for room in rooms.forget(sid):
-            left_locally(room)
-            presence(room, None)
+        try:
+            for room in rooms.forget(sid):
+                left_locally(room)
+                presence(room, None)
+        except StoreUnavailable as failure:
+            # Redis is down: its membership of this process ages out with the heartbeat key.
+            log.warning("could not update presence for sid %s: %s", sid, failure)

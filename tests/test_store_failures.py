@@ -21,7 +21,14 @@ from conftest import RedisServer
 from playwright.sync_api import expect
 from test_operations import scrape
 
-FAST = {"GATEWAY_MESSAGES_PER_SECOND": "1000", "GATEWAY_MESSAGE_BURST": "1000", "GATEWAY_STORE_TIMEOUT": "1"}
+FAST = {
+    "GATEWAY_MESSAGES_PER_SECOND": "1000",
+    "GATEWAY_MESSAGE_BURST": "1000",
+    # These tests join again and again to watch the history change.
+    "GATEWAY_JOINS_PER_SECOND": "1000",
+    "GATEWAY_JOIN_BURST": "1000",
+    "GATEWAY_STORE_TIMEOUT": "1",
+}
 #: Generous: an `unavailable` answer is due within store_timeout (1 s) plus a little.
 ANSWER_BOUND = 8.0
 

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import redis
 
+from chat.stores.history import StoreUnavailable
 from chat.stores.redis_history import PREFIX
 from chat.stores.rooms import Rooms
 
 HEARTBEAT_EVERY = 10  # seconds
 HEARTBEAT_TTL = 3 * HEARTBEAT_EVERY
+
+
+@contextlib.contextmanager
+def unavailable_on_redis_error(operation: str) -> Iterator[None]:
+    """Redis down is ``StoreUnavailable`` (the chat answers ``unavailable``), not a traceback."""
+    try:
+        yield
+    except redis.RedisError as error:
+        raise StoreUnavailable(operation, f"Redis: {error}") from None
 
 
 class RedisRooms(Rooms):
@@ -48,13 +58,19 @@ class RedisRooms(Rooms):
 
     def join(self, sid: str, room: str, name: str) -> None:
         super().join(sid, room, name)
-        self.redis.hset(self._key(room), f"{self.instance}:{sid}", name)
+        with unavailable_on_redis_error("join"):
+            self.redis.hset(self._key(room), f"{self.instance}:{sid}", name)
 
     def leave(self, sid: str, room: str) -> None:
         super().leave(sid, room)
-        self.redis.hdel(self._key(room), f"{self.instance}:{sid}")
+        with unavailable_on_redis_error("leave"):
+            self.redis.hdel(self._key(room), f"{self.instance}:{sid}")
 
     def members(self, room: str) -> list[str]:
+        with unavailable_on_redis_error("members"):
+            return self._members(room)
+
+    def _members(self, room: str) -> list[str]:
         entries = self.redis.hgetall(self._key(room))
         instances = sorted({field.split(":", 1)[0] for field in entries})
         alive = self.redis.mget([f"{PREFIX}:instance:{i}" for i in instances]) if instances else []
