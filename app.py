@@ -40,14 +40,11 @@ from transports.options import SOCKETIO_PATH, server_options
 log = logging.getLogger("rolegate")
 
 
-def setup_logging(level: str) -> None:
-    """Readable logs on stderr (gunicorn's error log) unless a host configured logging."""
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(level.upper())
+def setup_logging(profile: Profile) -> None:
+    """Logs on stderr in the profile's ``log_format``, unless gunicorn or a host configured them."""
+    from ops import logs
+
+    logs.configure(profile)
 
 
 def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask:
@@ -60,7 +57,7 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     ``app.extensions['socketio']``.
     """
     profile = resolve_profile(config)
-    setup_logging(profile.log_level)
+    setup_logging(profile)
     tune_green_threads(profile)
 
     flask_app = Flask(__name__)

@@ -135,6 +135,12 @@ class TransportGate:
                 client_address(environ),
                 refused.code,
                 refused.message,
+                extra={
+                    "code": refused.code,
+                    "transport": request.transport.name,
+                    "address": client_address(environ),
+                    "sid": request.sid,
+                },
             )
             return refused.answer(self.profile.name, start_response)
         if request.is_upgrade:
