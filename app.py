@@ -31,6 +31,7 @@ from config import ConfigError, Profile, load_profile, load_profile_or_exit
 from config.loading import exit_with
 from ops import routes
 from seam.drivers import install_websocket_driver
+from seam.queue import start_message_queue
 from seam.server import GuardedServer
 from seam.sids import stamp_session_ids
 from serving.process import tune_green_threads
@@ -70,6 +71,7 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio
     flask_app.extensions["history"] = history
+    flask_app.extensions["message_queue"] = start_message_queue(sio)  # None without one
 
     page.register(flask_app, profile)
     routes.register(flask_app, profile, sio)

@@ -38,4 +38,7 @@ class History(Protocol):
     def latest(self, room: str, limit: int) -> list[Message]:
         """The last ``limit`` messages of ``room``, oldest first."""
 
+    def probe(self) -> None:
+        """Write a token and read it back, away from chat rooms; raise when the store cannot (/readyz)."""
+
     def close(self) -> None: ...

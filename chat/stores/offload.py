@@ -58,5 +58,8 @@ class OffloadedHistory:
     def latest(self, room: str, limit: int) -> list[Message]:
         return self._call("latest", room, limit)
 
+    def probe(self) -> None:
+        self._call("probe")
+
     def close(self) -> None:
         self._call("close")

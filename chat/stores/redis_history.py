@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import redis
 
@@ -75,6 +76,15 @@ class RedisHistory:
     def latest(self, room: str, limit: int) -> list[Message]:
         raw = self.redis.zrevrange(self._keys(room)[0], 0, limit - 1)
         return [_message(r) for r in reversed(raw)]
+
+    def probe(self) -> None:
+        """SET a token on a key of its own (it expires), GET it back."""
+        token = uuid.uuid4().hex
+        key = f"{PREFIX}:probe:{token}"
+        self.redis.set(key, token, ex=60)
+        if self.redis.get(key) != token.encode():
+            raise RuntimeError(f"Redis gave back something else than the probe token at {key}")
+        self.redis.delete(key)
 
     def close(self) -> None:
         self.redis.close()
