@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 
+from serving.draining import CloseIdleWhenDraining
 from serving.handler import WebSocketHandover
 
 
-class Handler(WebSocketHandover, PyWSGIHandler):
+class Handler(CloseIdleWhenDraining, WebSocketHandover, PyWSGIHandler):
     """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
 
 
