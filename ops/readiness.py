@@ -29,7 +29,7 @@ PROBE_STUCK = 10.0  # a probe still running after this long counts as failed
 READY = Gauge("rolegate_ready", "1 when the readiness check passes (GET /readyz), by check", ["check"])
 QUEUE_HEARD = Gauge(
     "rolegate_queue_heartbeat_age_seconds",
-    "Seconds since the message queue's listener last heard this process's heartbeat (absent without a queue)",
+    "Seconds since the message queue's listener last heard this process's heartbeat (0 without a queue)",
 )
 
 
