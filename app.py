@@ -32,6 +32,7 @@ from config.loading import exit_with
 from ops import routes
 from ops.address import behind_proxies
 from seam.drivers import install_websocket_driver
+from seam.queue import start_message_queue
 from seam.server import GuardedServer
 from seam.sids import stamp_session_ids
 from serving.process import tune_green_threads
@@ -42,14 +43,11 @@ from transports.options import SOCKETIO_PATH, server_options
 log = logging.getLogger("rolegate")
 
 
-def setup_logging(level: str) -> None:
-    """Readable logs on stderr (gunicorn's error log) unless a host configured logging."""
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(level.upper())
+def setup_logging(profile: Profile) -> None:
+    """Logs on stderr in the profile's ``log_format``, unless gunicorn or a host configured them."""
+    from ops import logs
+
+    logs.configure(profile)
 
 
 def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask:
@@ -62,7 +60,7 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     ``app.extensions['socketio']``.
     """
     profile = resolve_profile(config)
-    setup_logging(profile.log_level)
+    setup_logging(profile)
     tune_green_threads(profile)
 
     flask_app = Flask(__name__)
@@ -75,6 +73,7 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio
     flask_app.extensions["history"] = history
+    flask_app.extensions["message_queue"] = start_message_queue(sio)  # None without one
 
     page.register(flask_app, profile)
     routes.register(flask_app, profile, sio)

@@ -7,6 +7,7 @@ process that holds it (scaling out across processes is the message queue's job).
 from config import load_profile_or_exit
 from config.loading import exit_with
 from config.settings import ConfigError
+from ops.logs import ACCESS_FORMAT, logging_config
 from serving.process import GRACEFUL_TIMEOUT, bind_address, gunicorn_worker, raise_open_files_limit
 
 _profile = load_profile_or_exit()
@@ -29,6 +30,11 @@ timeout = int(_profile.ping_interval + _profile.ping_timeout) + 30
 # SIGTERM drains every session first (ops/shutdown.py), so the worker is normally done in about 1 s;
 # 10 s stays inside the grace period of Heroku and Kubernetes (30 s).
 graceful_timeout = GRACEFUL_TIMEOUT
+# Every line, gunicorn's included, in the profile's log_format (ops/logs.py); access_log = on adds
+# one line per request. Without an access log the worker builds no access record (serving/worker.py).
+logconfig_dict = logging_config(_profile)
+accesslog = "-" if _profile.access_log == "on" else None
+access_log_format = ACCESS_FORMAT
 # gunicorn 27 opens a control socket under ~/.gunicorn by default; the gateway needs none.
 control_socket_disable = True
 # The gateway's ProxyFix alone reads X-Forwarded-Proto, for GATEWAY_PROXY_HOPS hops (ops/address.py):

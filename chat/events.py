@@ -60,7 +60,14 @@ def acked(handler: Handler) -> Handler:
             return unavailable(failure)
         except ChatError as error:
             metrics.count_error(error.code)
-            log.info("refused %s from sid %s: %s (%s)", event, sid, error.message, error.code)
+            log.info(
+                "refused %s from sid %s: %s (%s)",
+                event,
+                sid,
+                error.message,
+                error.code,
+                extra={"sid": sid, "code": error.code},
+            )
             return error.to_ack()
         except Exception:
             incident = incident_id()
@@ -216,11 +223,18 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
 
     @sio.event
     def connect(sid: str, environ: dict, auth: object = None) -> None:
-        log.info("user connected: sid %s over %s from %s", sid, sio.transport(sid), client_address(environ))
+        transport, address = sio.transport(sid), client_address(environ)
+        log.info(
+            "user connected: sid %s over %s from %s",
+            sid,
+            transport,
+            address,
+            extra={"sid": sid, "transport": transport, "address": address},
+        )
 
     @sio.event
     def disconnect(sid: str, reason: str = "") -> None:
-        log.info("user disconnected: sid %s (%s)", sid, reason or "gone")
+        log.info("user disconnected: sid %s (%s)", sid, reason or "gone", extra={"sid": sid})
         buckets.pop(sid, None)
         join_buckets.pop(sid, None)
         try:

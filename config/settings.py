@@ -478,6 +478,22 @@ SETTINGS: tuple[Setting, ...] = (
         "info",
         "How much the gateway logs.",
     ),
+    Setting(
+        "log_format",
+        _choice("text", "json"),
+        "text",
+        "Every log line (gunicorn's, the gateway's, python-engineio's and python-socketio's) as `text`, "
+        "or as `json`: one object a line with `ts`, `level`, `logger`, `msg` and, where known, `sid`, "
+        "`transport`, `address`, `code`.",
+    ),
+    Setting(
+        "access_log",
+        _choice("off", "on"),
+        "off",
+        "`on`: one line per HTTP request (gunicorn's access log, in `log_format`) with its status and "
+        "duration; a long-poll shows as held about `ping_interval` seconds. Off by default: building the "
+        "line costs 2.5% of polling time.",
+    ),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

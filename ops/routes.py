@@ -1,4 +1,4 @@
-"""The operator's endpoints: ``/healthz`` (liveness) and ``/metrics`` (Prometheus)."""
+"""The operator's endpoints: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, request
 
 from config.profile import Profile
 from ops import metrics
+from ops.readiness import Readiness
 
 
 def register(flask_app: Flask, profile: Profile, sio: Any) -> None:
@@ -16,6 +17,16 @@ def register(flask_app: Flask, profile: Profile, sio: Any) -> None:
     @flask_app.get("/healthz")
     def healthz() -> Response:
         return jsonify(status="ok", profile=profile.name, transports=list(profile.transports))
+
+    readiness = Readiness(flask_app.extensions["history"], flask_app.extensions.get("message_queue"))
+
+    @flask_app.get("/readyz")
+    def readyz() -> Response:
+        checks = {name: {"ok": ok, "detail": detail} for name, (ok, detail) in readiness.checks().items()}
+        failed = [name for name, check in checks.items() if not check["ok"]]
+        if failed:
+            return jsonify(status="not ready", failed=failed, checks=checks), 503
+        return jsonify(status="ready", checks=checks)
 
     @flask_app.get("/metrics")
     def prometheus_metrics() -> Response:
@@ -26,6 +37,7 @@ def register(flask_app: Flask, profile: Profile, sio: Any) -> None:
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
                 content_type="text/plain; charset=utf-8",
             )
+        readiness.checks()  # rolegate_ready{check}: a store probe at most every few seconds
         accept = request.headers.get("Accept", "")
         body, content_type = metrics.exposition(
             sio.sessions_by_transport(), profile.name, profile.instance_tag, accept

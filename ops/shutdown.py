@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("rolegate")
@@ -25,12 +26,23 @@ log = logging.getLogger("rolegate")
 #: Set once this process is shutting down; the gate then refuses new sessions.
 DRAINING = threading.Event()
 
+#: Called once the sessions are dropped (serving/draining.py closes idle keep-alive connections).
+_ON_DRAIN: list[Callable[[], Any]] = []
+
+
+def on_drain(hook: Callable[[], Any]) -> None:
+    """Have ``hook()`` called when this process drains."""
+    if hook not in _ON_DRAIN:
+        _ON_DRAIN.append(hook)
+
 
 def drain(sio: Any) -> int:
     """Drop every session's transport so its client reconnects elsewhere; returns how many."""
     DRAINING.set()
     dropped = sio.drop_all_sessions()
     log.info("shutting down: told %d connected clients to reconnect (to another instance, if any)", dropped)
+    for hook in _ON_DRAIN:
+        hook()
     return dropped
 
 

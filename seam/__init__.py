@@ -3,7 +3,8 @@
 Everything the gateway does past those libraries' public API happens in this package, and
 nowhere else: the Socket.IO server subclass (seam/server.py), the Engine.IO session subclass
 (seam/session.py), the WebSocket driver and its installation (seam/drivers.py,
-seam/inline_ws.py), session-id stamping (seam/sids.py), the JSON codec (seam/fastjson.py)
+seam/inline_ws.py), session-id stamping (seam/sids.py), the JSON codec (seam/fastjson.py),
+the message queue's heartbeat (seam/queue.py)
 and the checks of what the libraries' decoders would choke on (seam/packets.py).
 
 ``PRIVATE_NAMES`` lists every private or undocumented name used here, with the versions
@@ -24,6 +25,10 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("socketio.Server()", "_binary_packet", "a half-received binary packet, dropped with a bad one"),
     ("socketio.Server()", "packet_class", "replaced by CheckedPacket, to tell decode errors apart"),
     ("socketio.packet.Packet", "decode", "overridden in CheckedPacket"),
+    ("socketio.Server()", "manager_initialized", "set when the message queue starts with the process"),
+    ("socketio.RedisManager", "_listen", "overridden: the listener notes its heartbeat (queue.py)"),
+    ("socketio.RedisManager()", "pubsub", "the listener's redis-py PubSub: is it subscribed?"),
+    ("socketio.RedisManager()", "redis_url", "the queue's URL, for the heartbeat's own connection"),
     # python-engineio 4.15.1: engineio.Server and its Socket
     ("engineio.Server()", "_async", "the async mode's driver table; its 'websocket' entry is replaced"),
     ("engineio.Server()", "sockets", "the session table: adoption, removal, counts, drain"),

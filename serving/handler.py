@@ -228,7 +228,9 @@ def standalone_handler(profile: Profile) -> type:
     """gevent's own pywsgi handler with the handover and the hygiene, for ``rolegate serve``."""
     from gevent.pywsgi import WSGIHandler
 
-    class Handler(WebSocketHandover, ConnectionHygiene, WSGIHandler):
+    from serving.draining import CloseIdleWhenDraining
+
+    class Handler(CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, WSGIHandler):
         pass
 
     return configured(Handler, profile)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 from serving.accepting import AcceptBackoff
+from serving.draining import CloseIdleWhenDraining
 from serving.handler import ConnectionHygiene, WebSocketHandover, configured
 
 
-class Handler(WebSocketHandover, ConnectionHygiene, PyWSGIHandler):
+class Handler(CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, PyWSGIHandler):
     """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
 
 

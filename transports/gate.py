@@ -190,7 +190,17 @@ class TransportGate:
             what = request.describe() if request else f"{environ.get('REQUEST_METHOD')} {path}"
             metrics.REFUSED.labels(request.transport.name if request else "http", refused.code).inc()
             log.warning(
-                "refused %s from %s (%s): %s", what, client_address(environ), refused.code, refused.message
+                "refused %s from %s (%s): %s",
+                what,
+                client_address(environ),
+                refused.code,
+                refused.message,
+                extra={
+                    "code": refused.code,
+                    "transport": request.transport.name if request else "http",
+                    "address": client_address(environ),
+                    "sid": request.sid if request else None,
+                },
             )
             return refused.answer(self.profile.name, start_response)
         if request.is_upgrade:

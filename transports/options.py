@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import socketio
-
 from config.profile import Profile
 from seam import fastjson
+from seam.queue import ObservedRedisManager
 
 SOCKETIO_PATH = "socket.io"
 
@@ -38,7 +37,8 @@ def server_options(profile: Profile) -> dict[str, Any]:
     }
     if profile.broadcast_queue:
         # Broadcasts (messages, presence) reach the clients of every process.
-        options["client_manager"] = socketio.RedisManager(profile.broadcast_queue)
+        # ObservedRedisManager: a RedisManager whose listener's hearing /readyz can check (seam/queue.py).
+        options["client_manager"] = ObservedRedisManager(profile.broadcast_queue)
     return options
 
 

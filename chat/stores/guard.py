@@ -99,5 +99,9 @@ class GuardedHistory:
     def prune_older_than(self, cutoff_ms: int, batch: int) -> int:
         return self._call("prune", lambda: self.store.prune_older_than(cutoff_ms, batch))
 
+    def probe(self) -> None:
+        """The readiness probe (/readyz), bounded like every other call."""
+        self._call("probe", self.store.probe)
+
     def close(self) -> None:
         self.store.close()

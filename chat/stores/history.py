@@ -55,4 +55,7 @@ class History(Protocol):
     def prune_older_than(self, cutoff_ms: int, batch: int) -> int:
         """Delete at most ``batch`` of the oldest messages with ``ts`` < ``cutoff_ms``; how many went."""
 
+    def probe(self) -> None:
+        """Write a token and read it back, away from chat rooms; raise when the store cannot (/readyz)."""
+
     def close(self) -> None: ...

@@ -143,5 +143,8 @@ class OffloadedHistory:
     def prune_older_than(self, cutoff_ms: int, batch: int) -> int:
         return self._call("prune_older_than", cutoff_ms, batch)
 
+    def probe(self) -> None:
+        self._call("probe")
+
     def close(self) -> None:
         self._call("close")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import redis
 from redis.backoff import NoBackoff
@@ -139,6 +140,15 @@ class RedisHistory:
             room = raw_room.decode() if isinstance(raw_room, bytes) else raw_room
             deleted += int(self._prune(keys=[*self._keys(room), ROOMS_KEY], args=[room, cutoff_ms, batch]))
         return deleted
+
+    def probe(self) -> None:
+        """SET a token on a key of its own (it expires), GET it back."""
+        token = uuid.uuid4().hex
+        key = f"{PREFIX}:probe:{token}"
+        self.redis.set(key, token, ex=60)
+        if self.redis.get(key) != token.encode():
+            raise RuntimeError(f"Redis gave back something else than the probe token at {key}")
+        self.redis.delete(key)
 
     def close(self) -> None:
         self.redis.close()

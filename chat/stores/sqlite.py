@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 from chat.stores.history import Message
@@ -66,6 +67,8 @@ class SqliteHistory:
         if "seq" not in columns:
             self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATE_SEQ} COMMIT;")
         self.db.execute(SEQ_INDEX)
+        self.path = path
+        self._file = _identity(path)
 
     def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
         ts = int(time.time() * 1000)
@@ -122,5 +125,33 @@ class SqliteHistory:
             return 0
         return self.db.execute("DELETE FROM messages WHERE id <= ?", (last_old,)).rowcount
 
+    def probe(self) -> None:
+        """Write a token into a one-row table of its own and read it back, on the store's connection.
+
+        Also checks that the file at the path is still the file this connection writes: one removed
+        or replaced under a running gateway takes every message written since with it at restart.
+        """
+        if _identity(self.path) != self._file:
+            raise RuntimeError(
+                f"{self.path} was removed or replaced since start-up; messages stored now are lost"
+            )
+        token = uuid.uuid4().hex
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT)"
+        )
+        self.db.execute("INSERT OR REPLACE INTO probe (id, token) VALUES (1, ?)", (token,))
+        row = self.db.execute("SELECT token FROM probe WHERE id = 1").fetchone()
+        if row is None or row[0] != token:
+            raise RuntimeError("SQLite gave back something else than the probe token")
+
     def close(self) -> None:
         self.db.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device, inode), or None when there is no regular file there."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino) if path.is_file() else None

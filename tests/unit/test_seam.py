@@ -24,6 +24,8 @@ def instance(where: str) -> object:
     """The object a PRIVATE_NAMES entry names: a class, or ``Class()`` for a fresh instance."""
     if where == "socketio.Server()":
         return socketio.Server(async_mode="threading")
+    if where == "socketio.RedisManager()":
+        return socketio.RedisManager("redis://127.0.0.1:1/0")  # connects only when used
     if where == "engineio.Server()":
         return engineio.Server(async_mode="threading")
     if where == "engineio.socket.Socket()":
