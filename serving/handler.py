@@ -53,7 +53,9 @@ def standalone_handler() -> type:
     """gevent's own pywsgi handler with the handover, for ``rolegate serve``."""
     from gevent.pywsgi import WSGIHandler
 
-    class Handler(WebSocketHandover, WSGIHandler):
+    from serving.turns import OneRequestPerTurn
+
+    class Handler(OneRequestPerTurn, WebSocketHandover, WSGIHandler):
         pass
 
     return Handler

@@ -12,9 +12,10 @@ from __future__ import annotations
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 
 from serving.handler import WebSocketHandover
+from serving.turns import OneRequestPerTurn
 
 
-class Handler(WebSocketHandover, PyWSGIHandler):
+class Handler(OneRequestPerTurn, WebSocketHandover, PyWSGIHandler):
     """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
 
 

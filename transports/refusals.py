@@ -20,6 +20,7 @@ BAD_HANDSHAKE = "bad_handshake"
 TOO_LARGE = "too_large"
 MALFORMED_PAYLOAD = "malformed_payload"
 SHUTTING_DOWN = "shutting_down"
+FLOOD = "flood"
 
 #: code -> (HTTP status, when it is sent). The README's refusal table is generated from this.
 CODES: dict[str, tuple[str, str]] = {
@@ -46,6 +47,11 @@ CODES: dict[str, tuple[str, str]] = {
     TOO_LARGE: ("413 REQUEST ENTITY TOO LARGE", "a polling POST over `max_message_bytes`"),
     MALFORMED_PAYLOAD: ("400 BAD REQUEST", "a polling POST that is not a valid Engine.IO payload"),
     SHUTTING_DOWN: ("503 SERVICE UNAVAILABLE", "a new session while this process drains for a restart"),
+    FLOOD: (
+        "429 TOO MANY REQUESTS",
+        "a polling POST over the session's inbound budget (`inbound_packets_per_second`, "
+        "`inbound_bytes_per_second`); a WebSocket over it is closed with 1008 `flood: ...`",
+    ),
 }
 
 
