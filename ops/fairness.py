@@ -9,11 +9,11 @@ continuation frames) held every other socket for 50 turns (0.4 s). ``take_turn()
 timer instead, which fires only after the loop has polled the sockets and run the others' I/O:
 one turn per loop pass, 9 µs instead of 5 µs, and only while a client has more input buffered.
 
-The inbound budget only stops floods. It is charged once per packet and once per read on the hot
-path, so a charge is a subtraction and a comparison: the clock is read only when a bucket runs dry,
-and the tokens the elapsed time earned are added then (capped at the burst). Refilled that late, the budget lets a
-client through by at most one burst more than a continuous token bucket would, which is far below
-what a flood sends.
+The inbound budget only stops floods. It is charged once per packet and once per read on the
+hot path, so a charge is a subtraction and a comparison: the clock is read only when a bucket
+runs dry, and the tokens the elapsed time earned are added then (capped at the burst). Refilled
+that late, the budget lets a client through by at most one burst more than a continuous token
+bucket would, which is far below what a flood sends.
 """
 
 from __future__ import annotations
