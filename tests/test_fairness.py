@@ -16,8 +16,8 @@ import time
 import pytest
 from chat_client import ChatUser
 from conftest import Gateway, procfile_command
-from flood import FLOODS, PipelinedPolling, WebSocketFlood, ack_times, http_request, summary
 
+from bench.floods import FLOODS, PipelinedPolling, WebSocketFlood, ack_times, http_request, summary
 from bench.servers import worker_pid
 
 DRIVERS = ["inline", "simple-websocket"]
