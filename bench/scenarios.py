@@ -142,11 +142,12 @@ def flood(url: str, kind: str, transport: str, clients: int, duration_s: float) 
     flooder.start()
     try:
         result = roundtrip(url, transport, clients, duration_s)
+        ended = flooder.error is not None  # read before close(), which ends it from our side
     finally:
         flooder.close()
     if kind == "pipelined_polling":
         result["floodRequests"] = flooder.sent
     else:
         result["floodSentMB"] = round(flooder.sent / 1e6, 1)
-    result["floodEnded"] = flooder.error is not None  # the gateway closed the flooding connection
+    result["floodEnded"] = ended  # the gateway closed (or refused) the flooding connection
     return result
