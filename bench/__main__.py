@@ -3,7 +3,7 @@
     python -m bench                 # everything (make bench), about 10 minutes
     python -m bench --quick         # a few seconds per scenario, small counts
     python -m bench --url URL       # one target only (any Socket.IO server with the demo events)
-    python -m bench --only idle     # one family of scenarios: roundtrip, fanout, idle, capacity
+    python -m bench --only idle     # one family of scenarios: roundtrip, fanout, idle, capacity, flood
 
 The gateway runs from the Procfile's web: line with GATEWAY_PROFILE=worker-role;
 the baseline is bench/baseline.py on the same gunicorn gevent worker.
@@ -109,6 +109,38 @@ def compare(plan: Plan) -> list[dict]:
     return records
 
 
+#: The inbound budget out of the way, so a flood runs on and only taking turns protects the others.
+NO_BUDGET_ENV = {
+    "GATEWAY_INBOUND_PACKETS_PER_SECOND": "1e9",
+    "GATEWAY_INBOUND_PACKET_BURST": "1000000000",
+    "GATEWAY_INBOUND_BYTES_PER_SECOND": "1e12",
+    "GATEWAY_INBOUND_BYTE_BURST": "1000000000000",
+    "GATEWAY_MAX_MESSAGE_BYTES": "100000000",
+}
+
+
+def floods(plan: Plan) -> list[dict]:
+    """Other clients' round trips while one connection floods: the budget as shipped, and off."""
+    records = []
+    for step in plan.flood_steps:
+        profile, transport = scenarios.FLOOD_SCENARIOS[step.transport]
+        for budget, extra in (("default", {}), ("off", NO_BUDGET_ENV)):
+            if step.transport == "none" and budget == "off":
+                continue
+            server = gateway()
+            server.env = {**server.env, "GATEWAY_PROFILE": profile, **extra}
+            server.start()
+            try:
+                result = scenarios.flood(server.url, step.transport, transport, step.clients, step.duration_s)
+                result["sameWorker"] = "WORKER TIMEOUT" not in server.log_path.read_text(errors="replace")
+            finally:
+                server.stop()
+            label = f"{step.label}, budget {budget}"
+            print(f"  gateway  {label:<58} {json.dumps(result)}", flush=True)
+            records.append({"target": "gateway", "step": label, "result": result})
+    return records
+
+
 def single(plan: Plan, url: str, pid: int | None) -> list[dict]:
     """Every scenario against one URL; RSS only when the server's pid is given."""
     read_rss = (lambda: rss_kib(worker_pid(pid))) if pid else None
@@ -125,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, short runs (a smoke test)")
     parser.add_argument("--url", help="benchmark this URL only, instead of gateway vs baseline")
     parser.add_argument("--pid", type=int, help="with --url: the server's pid (or its parent's), for RSS")
-    parser.add_argument("--only", choices=["roundtrip", "fanout", "idle", "capacity"], action="append")
+    parser.add_argument(
+        "--only", choices=["roundtrip", "fanout", "idle", "capacity", "flood"], action="append"
+    )
     parser.add_argument("--rounds", type=int, help="how many times each comparison runs (default 3)")
     parser.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway")
     parser.add_argument(
@@ -138,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_for(quick=args.quick, only=args.only, rounds=args.rounds)
     started = time.monotonic()
     print(f"open files limit {limit}; {plan.describe()}", flush=True)
-    records = single(plan, args.url, args.pid) if args.url else compare(plan)
+    records = single(plan, args.url, args.pid) if args.url else compare(plan) + floods(plan)
     summary = summarize(records)
     print_table(summary, compared=not args.url)
     print(f"took {time.monotonic() - started:.0f} s")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 class Step:
     """One scenario with its parameters; ``clients`` is receivers for fan-out, WebSockets for idle."""
 
-    kind: str  # roundtrip, fanout, idle, capacity
-    transport: str
+    kind: str  # roundtrip, fanout, idle, capacity, flood
+    transport: str  # for a flood: which one (bench/scenarios.py FLOOD_SCENARIOS)
     clients: int
     duration_s: float  # measured window, or the hold time for idle
     polling: int = 0  # idle: polling clients held beside the WebSockets
@@ -18,6 +18,8 @@ class Step:
 
     @property
     def label(self) -> str:
+        if self.kind == "flood":
+            return f"flood {self.transport}, {self.clients} clients beside it"
         if self.kind in ("idle", "capacity"):
             return f"{self.kind} {self.clients} ws + {self.polling} polling"
         noun = "receivers" if self.kind == "fanout" else "clients"
@@ -30,15 +32,21 @@ class Plan:
     load_steps: tuple[Step, ...]
     idle_rounds: int
     idle_steps: tuple[Step, ...]
+    #: Gateway only (the baseline has no defence to compare): each with the budget on and off.
+    flood_steps: tuple[Step, ...] = ()
 
     def describe(self) -> str:
         return (
             f"{self.rounds} alternating rounds of {len(self.load_steps)} load scenarios, "
-            f"{self.idle_rounds} of {len(self.idle_steps)} idle ones"
+            f"{self.idle_rounds} of {len(self.idle_steps)} idle ones, {len(self.flood_steps)} floods"
         )
 
 
+FLOODS = ("none", "noop", "unknown_event", "empty_continuation", "pipelined_polling")
+
+
 def plan_for(quick: bool = False, only: list[str] | None = None, rounds: int | None = None) -> Plan:
+    floods = [Step("flood", kind, 5, 1.5 if quick else 4) for kind in FLOODS]
     if quick:
         load = [Step("roundtrip", t, n, 1.5) for t in ("websocket", "polling") for n in (1, 20)]
         load.append(Step("fanout", "websocket", 20, 1.5))
@@ -55,5 +63,6 @@ def plan_for(quick: bool = False, only: list[str] | None = None, rounds: int | N
     if only:
         load = [s for s in load if s.kind in only]
         idle = [s for s in idle if s.kind in only]
+        floods = [s for s in floods if s.kind in only]
     rounds = rounds or default_rounds
-    return Plan(rounds, tuple(load), 1 if not quick else 1, tuple(idle))
+    return Plan(rounds, tuple(load), 1 if not quick else 1, tuple(idle), tuple(floods))

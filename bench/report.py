@@ -45,6 +45,14 @@ FIGURES = {
     ],
 }
 FIGURES["capacity"] = FIGURES["idle"]
+#: Another client's round trips while one connection floods (bench/floods.py).
+FIGURES["flood"] = [
+    ("others' RTT p50 ms", lambda r: r["rttMs"]["p50"]),
+    ("others' RTT p99 ms", lambda r: r["rttMs"]["p99"]),
+    ("others' round trips/s", lambda r: r["roundTripsPerS"]),
+    ("flood closed or refused", lambda r: int(r.get("floodEnded", False))),
+    ("worker not killed", lambda r: int(r.get("sameWorker", True))),
+]
 
 
 def _median(values: list) -> float | None:
@@ -85,6 +93,8 @@ def print_table(rows: list[dict], compared: bool) -> None:
     print("\n" + header + f"{'errors':>10}{'timeouts':>10}")
     for row in rows:
         line = f"{row['scenario']:<36} {row['figure']:<28}"
+        if len(row["scenario"]) > 36:
+            line = f"{row['scenario']}\n{'':<36} {row['figure']:<28}"
         line += "".join(f"{_show(row.get(t)):>10}" for t in targets)
         line += f"{_show(row.get('ratio')):>8}" if compared else ""
         errors = "/".join(str(row["errors"].get(t, "-")) for t in targets)

@@ -119,3 +119,35 @@ def idle(url: str, websockets: int, polling: int, hold_s: float, read_rss: RssRe
             polling_kib = rss["polling_connected"] - rss["websockets_connected"]
             result["kibPerPolling"] = round(polling_kib / result["polling"], 1)
     return result
+
+
+#: What each flood scenario runs: the flood (bench/floods.py), the gateway's profile, the transport
+#: of the clients measured beside it.
+FLOOD_SCENARIOS = {
+    "none": ("worker-role", "websocket"),
+    "noop": ("worker-role", "websocket"),
+    "unknown_event": ("worker-role", "websocket"),
+    "empty_continuation": ("worker-role", "websocket"),
+    "pipelined_polling": ("web-role", "polling"),
+}
+
+
+def flood(url: str, kind: str, transport: str, clients: int, duration_s: float) -> dict:
+    """Other clients' round trips (load.js) while one connection floods (bench/floods.py)."""
+    from bench.floods import PipelinedPolling, WebSocketFlood
+
+    if kind == "none":
+        return roundtrip(url, transport, clients, duration_s)
+    flooder = PipelinedPolling(url) if kind == "pipelined_polling" else WebSocketFlood(url, kind)
+    flooder.start()
+    try:
+        result = roundtrip(url, transport, clients, duration_s)
+        ended = flooder.error is not None  # read before close(), which ends it from our side
+    finally:
+        flooder.close()
+    if kind == "pipelined_polling":
+        result["floodRequests"] = flooder.sent
+    else:
+        result["floodSentMB"] = round(flooder.sent / 1e6, 1)
+    result["floodEnded"] = ended  # the gateway closed (or refused) the flooding connection
+    return result

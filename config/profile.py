@@ -24,6 +24,8 @@ class ProfileMethods:
     host_idle_limit: float
     database_url: str
     message_queue: str
+    max_message_bytes: int
+    inbound_byte_burst: int
     overridden: tuple[str, ...]
     sources: dict[str, str]
 
@@ -68,6 +70,11 @@ class ProfileMethods:
                     f"{setting} has no effect: profile '{self.name}' allows no WebSocket "
                     f"(transports: {', '.join(self.transports)})"
                 )
+        if self.inbound_byte_burst < self.max_message_bytes:
+            found.append(
+                f"inbound_byte_burst {self.inbound_byte_burst} is under max_message_bytes "
+                f"{self.max_message_bytes}: a message that large is refused as a flood (1008, 429)"
+            )
         if self.async_mode != "threading" and self.set_by_user("threads"):
             found.append(
                 f"threads has no effect: it sizes the gthread worker of async_mode threading, "

@@ -240,6 +240,35 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest Engine.IO payload (a polling POST or a WebSocket frame), in bytes.",
     ),
     Setting(
+        "inbound_packets_per_second",
+        _number(float, 1, 1_000_000_000),
+        2000.0,
+        "Engine.IO packets one connection (a WebSocket, or a polling session) may send per second, on "
+        "average; over it a WebSocket is closed with 1008 (`flood: ...`) and polling POSTs get 429 "
+        "`flood`. Far above any honest client (the benchmark's send ~250 a second): it stops floods only; "
+        "fairness between connections comes from taking turns.",
+    ),
+    Setting(
+        "inbound_packet_burst",
+        _number(int, 1, 1_000_000_000),
+        10_000,
+        "Engine.IO packets one connection may send at once before `inbound_packets_per_second` applies.",
+    ),
+    Setting(
+        "inbound_bytes_per_second",
+        _number(float, 1, 1_000_000_000_000),
+        1_000_000.0,
+        "Bytes one connection may send per second, on average (WebSocket bytes as read, frame headers "
+        "included; polling POST bodies); over it, as `inbound_packets_per_second`.",
+    ),
+    Setting(
+        "inbound_byte_burst",
+        _number(int, 1, 1_000_000_000_000),
+        4_000_000,
+        "Bytes one connection may send at once before `inbound_bytes_per_second` applies (never less "
+        "than `max_message_bytes`).",
+    ),
+    Setting(
         "allowed_origins",
         _origins,
         (),

@@ -28,7 +28,8 @@ from typing import Any
 import gevent
 
 from ops import metrics
-from rfc6455.frames import BINARY, NORMAL_CLOSURE, TEXT, frame
+from ops.fairness import InboundBudget, take_turn
+from rfc6455.frames import BINARY, NORMAL_CLOSURE, POLICY_VIOLATION, TEXT, frame
 from rfc6455.protocol import CLOSED, CLOSING, Close, ServerProtocol
 
 log = logging.getLogger("rolegate.transports")
@@ -51,9 +52,11 @@ class _Gone(Exception):
 class InlineWebSocket:
     """python-engineio's WebSocket object (``wait``/``send``/``close``) on a raw gevent socket."""
 
-    def __init__(self, sock: Any, max_message_bytes: int) -> None:
+    def __init__(self, sock: Any, max_message_bytes: int, budget: InboundBudget | None = None) -> None:
         self._sock = sock  # python-engineio sets its ping timeout on it (socket.py)
         self._protocol = ServerProtocol(max_message_bytes)
+        #: Bytes read are charged here; Engine.IO packets by seam/drivers.py's CheckedWebSocket.
+        self.budget = budget
         self.connected = True
         self._backlog: deque[memoryview] | None = None  # unsent bytes, while a drain runs
         self._backlog_bytes = 0
@@ -76,13 +79,15 @@ class InlineWebSocket:
         if not self.connected:
             return None
         protocol = self._protocol
+        budget = self.budget
         try:
             if protocol.has_unparsed_input():
                 # The next message needs no recv, so nothing would yield: let the other
                 # connections run first, or one flooding client starves them.
-                gevent.sleep(0)
+                take_turn()
                 if not self.connected:
                     return None
+            read = False
             while True:
                 event = protocol.next_event()
                 if event is not None and event.__class__ is not Close:
@@ -100,15 +105,32 @@ class InlineWebSocket:
                 if protocol.state is CLOSED:
                     break
                 needed = protocol.bytes_needed
+                if read:
+                    # A read that completed no message (a large one, or frames that make none,
+                    # like empty continuations): gevent's recv returns at once while bytes are
+                    # buffered, so take turns here too.
+                    take_turn()
+                    if not self.connected:
+                        break
                 data = self._sock.recv(needed if needed > RECV_BYTES else RECV_BYTES)
                 if not data:
                     protocol.receive_eof()
                     break
+                read = True
                 protocol.receive_data(data)
+                if budget is not None and not budget.take_bytes(len(data)):
+                    self.over_budget()
         except OSError:
             pass
         self.connected = False
         return None
+
+    def over_budget(self) -> None:
+        """Close with 1008 (``flood: ...``): the client sent more than its inbound budget allows."""
+        reason = self.budget.reason() if self.budget is not None else "flood"
+        log.warning("closing a WebSocket that sent over its inbound budget: %s", reason)
+        metrics.REFUSED.labels("websocket", "flood").inc()
+        self._protocol.fail(POLICY_VIOLATION, reason)
 
     def send(self, message: str | bytes) -> None:
         protocol = self._protocol
@@ -159,6 +181,7 @@ class InlineWebSocket:
                         pass  # in CLOSING only the client's close comes out; data frames are dropped
                     if protocol.state is CLOSED:
                         return
+                    take_turn()  # a client that floods on must not hold the worker meanwhile
                     needed = protocol.bytes_needed
                     data = self._sock.recv(needed if needed > RECV_BYTES else RECV_BYTES)
                     if not data:

@@ -17,6 +17,7 @@ CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 NORMAL_CLOSURE = 1000
 PROTOCOL_ERROR = 1002
 INVALID_FRAME_DATA = 1007
+POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 #: Close codes a peer may send (RFC 6455 7.4); others are a protocol error.
 VALID_CLOSE_CODES = frozenset(range(1000, 1012)) - {1004, 1005, 1006} | frozenset(range(3000, 5000))

@@ -41,4 +41,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("engineio.socket.Socket()", "last_ping", "the ping schedule's state"),
     ("engineio.socket.Socket()", "upgrading", "the long-poll answers NOOP while it is set"),
     ("engineio.payload.Payload", "max_decode_packets", "the packet count a polling payload may hold"),
+    # simple-websocket 1.1.0: simple_websocket.ws.Base (drivers.py, taking turns)
+    ("simple_websocket.ws.Base()", "input_buffer", "messages its reader holds: yield before one, hold back"),
+    ("simple_websocket.ws.Base()", "thread", "its reader greenlet, joined after the gateway closed it"),
 )

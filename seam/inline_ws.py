@@ -38,12 +38,18 @@ class InlineWebSocketWSGI:
     """What python-engineio calls as ``factory(handler, server)(environ, start_response)``."""
 
     def __init__(
-        self, handler: Callable[[Any], Any], server: Any, max_message_bytes: int, fallback: Callable
+        self,
+        handler: Callable[[Any], Any],
+        server: Any,
+        max_message_bytes: int,
+        fallback: Callable,
+        new_budget: Callable[[], Any] | None = None,
     ) -> None:
         self.app = handler
         self.server = server
         self.max_message_bytes = max_message_bytes
         self.fallback = fallback
+        self.new_budget = new_budget
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         sock = socket_of(environ)
@@ -56,7 +62,7 @@ class InlineWebSocketWSGI:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
         )
-        ws = InlineWebSocket(sock, self.max_message_bytes)
+        ws = InlineWebSocket(sock, self.max_message_bytes, self.new_budget() if self.new_budget else None)
         self.ws = ws  # where seam/drivers.py finds the connection, as with simple-websocket
         try:
             self.app(self)

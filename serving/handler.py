@@ -229,8 +229,11 @@ def standalone_handler(profile: Profile) -> type:
     from gevent.pywsgi import WSGIHandler
 
     from serving.draining import CloseIdleWhenDraining
+    from serving.turns import OneRequestPerTurn
 
-    class Handler(CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, WSGIHandler):
+    class Handler(
+        OneRequestPerTurn, CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, WSGIHandler
+    ):
         pass
 
     return configured(Handler, profile)

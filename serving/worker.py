@@ -15,9 +15,10 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGISe
 from serving.accepting import AcceptBackoff
 from serving.draining import CloseIdleWhenDraining
 from serving.handler import ConnectionHygiene, WebSocketHandover, configured
+from serving.turns import OneRequestPerTurn
 
 
-class Handler(CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, PyWSGIHandler):
+class Handler(OneRequestPerTurn, CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, PyWSGIHandler):
     """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
 
 

@@ -60,6 +60,9 @@ def busy_gateway(start_gateway):  # noqa: ANN001, ANN201 (the conftest fixture, 
         GATEWAY_MAX_TEXT_LENGTH=str(TEXT_LENGTH),
         GATEWAY_MESSAGES_PER_SECOND="10000",
         GATEWAY_MESSAGE_BURST="10000",
+        # ~19 MB in a few seconds is a flood to the default inbound budget (1 MB/s).
+        GATEWAY_INBOUND_BYTES_PER_SECOND="1e9",
+        GATEWAY_INBOUND_BYTE_BURST="1000000000",
     )
 
 

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from config.profile import Profile
 from ops import metrics, shutdown
 from ops.address import CONNECTION_SLOT, ConnectionSlot, client_address
-from seam.packets import polling_payload_problem
+from ops.fairness import InboundBudget, budget_factory
+from seam.packets import PACKET_SEPARATOR, polling_payload_problem
 from transports import WEBSOCKET, EngineRequest, classify, websocket_handshake_ok
 from transports.caps import SessionCaps
 from transports.hosts import host_allowed, own_origins
 from transports.refusals import (
     BAD_HANDSHAKE,
+    FLOOD,
     HOST_NOT_ALLOWED,
     JSONP_NOT_ALLOWED,
     MALFORMED_PAYLOAD,
@@ -156,6 +159,38 @@ def checked_payload(environ: dict, limit: int) -> Refusal | None:
     return Refusal(MALFORMED_PAYLOAD, f"malformed Engine.IO payload: {problem}") if problem else None
 
 
+class PollingBudgets:
+    """Each polling session's inbound budget (ops/budget.py), charged per POST.
+
+    A budget whose buckets are full again is as good as a new one, so every ``SWEEP_S`` seconds
+    those are forgotten: the table holds only sessions that sent much lately.
+    """
+
+    SWEEP_S = 30.0
+
+    def __init__(self, new_budget: Callable[[], InboundBudget]) -> None:
+        self.new_budget = new_budget
+        self.budgets: dict[str, InboundBudget] = {}
+        self._next_sweep = time.monotonic() + self.SWEEP_S
+
+    def charge(self, sid: str, body: bytes) -> Refusal | None:
+        """Charge one POST's packets and bytes to its session; a Refusal once it is over budget."""
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_S
+            self.budgets = {key: budget for key, budget in self.budgets.items() if not budget.full()}
+        budget = self.budgets.get(sid)
+        if budget is None:
+            budget = self.budgets[sid] = self.new_budget()
+        packets = body.count(PACKET_SEPARATOR_BYTES) + 1 if body else 0
+        if budget.take(packets, len(body)):
+            return None
+        return Refusal(FLOOD, f"{budget.reason()}; slow down and retry")
+
+
+PACKET_SEPARATOR_BYTES = PACKET_SEPARATOR.encode()
+
+
 class TransportGate:
     """WSGI middleware: refuse what the profile forbids before Engine.IO runs."""
 
@@ -166,6 +201,7 @@ class TransportGate:
         self.profile = profile
         self.prefix = f"/{path.strip('/')}/"
         self.sessions = sessions
+        self.polling_budgets = PollingBudgets(budget_factory(profile))
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         slot = environ.get(CONNECTION_SLOT)
@@ -184,6 +220,8 @@ class TransportGate:
             refused = refusal(environ, request, self.profile, self.sessions)
         if refused is None and environ.get("REQUEST_METHOD") == "POST":
             refused = checked_payload(environ, self.profile.max_message_bytes)
+            if refused is None and request.sid is not None:
+                refused = self.polling_budgets.charge(request.sid, environ["wsgi.input"].getvalue())
         if refused is not None:
             # A path is the client's own text: escaped, so it cannot forge a log line.
             path = repr(environ.get("PATH_INFO", ""))[1:-1][:200]

@@ -25,6 +25,7 @@ JSONP_NOT_ALLOWED = "jsonp_not_allowed"
 TOO_MANY_CONNECTIONS = "too_many_connections"
 TOO_MANY_SESSIONS = "too_many_sessions"
 SERVER_FULL = "server_full"
+FLOOD = "flood"
 
 #: code -> (HTTP status, when it is sent). The README's refusal table is generated from this.
 CODES: dict[str, tuple[str, str]] = {
@@ -68,6 +69,11 @@ CODES: dict[str, tuple[str, str]] = {
         "a new session past `max_sessions_per_address` open from the client's address",
     ),
     SERVER_FULL: ("503 SERVICE UNAVAILABLE", "a new session past `max_sessions` open in this process"),
+    FLOOD: (
+        "429 TOO MANY REQUESTS",
+        "a polling POST over the session's inbound budget (`inbound_packets_per_second`, "
+        "`inbound_bytes_per_second`); a WebSocket over it is closed with 1008 `flood: ...`",
+    ),
 }
 
 
