@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import socketio
@@ -131,3 +132,23 @@ def wait_for(condition: Any, seconds: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for a condition")
         time.sleep(0.02)
+
+
+def new_room() -> str:
+    """A room no other test uses."""
+    return f"room-{uuid.uuid4().hex[:8]}"
+
+
+def connected_users(url: str) -> Iterator[Callable[..., list[ChatUser]]]:
+    """For a fixture: ``users('ann', 'bob', transports=[...])`` connects chat users closed afterwards."""
+    made: list[ChatUser] = []
+
+    def connect(*names: str, transports: list[str] | None = None, url: str = url) -> list[ChatUser]:
+        new = [ChatUser(url, transports, name) for name in names]
+        made.extend(new)
+        return new
+
+    yield connect
+    for user in made:
+        if user.client.connected:
+            user.close()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chat_client import ChatUser, wait_for
+from chat_client import ChatUser, connected_users, new_room, wait_for
 from conftest import Gateway, procfile_command
 
 from chat.errors import CODES
@@ -28,21 +27,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 @pytest.fixture
 def users(gateway: Gateway) -> Iterator:
     """``users('ann', 'bob', transports=[...])`` connects chat users who are closed after the test."""
-    made: list[ChatUser] = []
-
-    def connect(*names: str, transports: list[str] | None = None, url: str | None = None) -> list[ChatUser]:
-        new = [ChatUser(url or gateway.url, transports, name) for name in names]
-        made.extend(new)
-        return new
-
-    yield connect
-    for user in made:
-        if user.client.connected:
-            user.close()
-
-
-def new_room() -> str:
-    return f"room-{uuid.uuid4().hex[:8]}"
+    yield from connected_users(gateway.url)
 
 
 @pytest.mark.parametrize("transports", [["websocket"], ["polling"]])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chat_client import ChatUser, wait_for
+from chat_client import ChatUser, connected_users, new_room, wait_for
 from conftest import Gateway, procfile_command
 from wire import raw_websocket
 
@@ -37,21 +37,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def users(gateway: Gateway) -> Iterator:
-    made: list[ChatUser] = []
-
-    def connect(*names: str, transports: list[str] | None = None) -> list[ChatUser]:
-        new = [ChatUser(gateway.url, transports, name) for name in names]
-        made.extend(new)
-        return new
-
-    yield connect
-    for user in made:
-        if user.client.connected:
-            user.close()
-
-
-def new_room() -> str:
-    return f"room-{uuid.uuid4().hex[:8]}"
+    """``users('ann', 'bob', transports=[...])`` connects chat users who are closed after the test."""
+    yield from connected_users(gateway.url)
 
 
 def flood(user: ChatUser, events: list[tuple[str, Any]]) -> list[Any]:

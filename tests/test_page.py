@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import uuid
 
 import pytest
-from chat_client import ChatUser
+from chat_client import ChatUser, new_room
 from chat_page import ChatPage, open_context
 from conftest import ROOT
 from playwright.sync_api import expect
@@ -49,10 +48,6 @@ def contexts(browser):
     yield open_one
     for context in opened:
         context.close()
-
-
-def new_room() -> str:
-    return f"room-{uuid.uuid4().hex[:8]}"
 
 
 def profile_of(gateway) -> str:  # noqa: ANN001

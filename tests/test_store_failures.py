@@ -13,9 +13,8 @@ import json
 import sqlite3
 import threading
 import time
-import uuid
 
-from chat_client import ChatUser, wait_for
+from chat_client import ChatUser, new_room, wait_for
 from chat_page import ChatPage, open_context
 from conftest import RedisServer
 from playwright.sync_api import expect
@@ -31,10 +30,6 @@ FAST = {
 }
 #: Generous: an `unavailable` answer is due within store_timeout (1 s) plus a little.
 ANSWER_BOUND = 8.0
-
-
-def new_room() -> str:
-    return f"room-{uuid.uuid4().hex[:8]}"
 
 
 def timed_say(user: ChatUser, room: str, text: str, client_id: str | None = None) -> tuple[dict, float]:
