@@ -14,6 +14,11 @@ RATE_LIMITED = "rate_limited"
 BAD_REQUEST = "bad_request"
 MALFORMED_PACKET = "malformed_packet"
 INTERNAL_ERROR = "internal_error"
+FORBIDDEN = "forbidden"
+NAME_TAKEN = "name_taken"
+UNAUTHORIZED = "unauthorized"
+TOKEN_EXPIRED = "token_expired"
+DISCONNECTED_BY_SERVER = "disconnected_by_server"
 
 #: Every code, with when it is sent (the README's error table is checked against this).
 CODES: dict[str, str] = {
@@ -27,6 +32,15 @@ CODES: dict[str, str] = {
     BAD_REQUEST: "the event was sent with more arguments than its one object (and an ack)",
     MALFORMED_PACKET: "a Socket.IO packet that could not be decoded (sent as an `error` event)",
     INTERNAL_ERROR: "the server failed while handling the event; `id` names the incident in the server log",
+    FORBIDDEN: "`join` (and so its history) of a room the token's `rooms` claim does not allow",
+    NAME_TAKEN: "`join` with `auth=none` under a name that differs from a member's only in case or "
+    "compatibility form (NFKC): a look-alike",
+    UNAUTHORIZED: "`connect_error` with `auth=jwt`: the token is missing, malformed, badly signed, or not "
+    "for this gateway (`aud`, `iss`)",
+    TOKEN_EXPIRED: "`connect_error` with an expired token; or an `error` event just before the server "
+    "disconnects a connection whose token expired: get a new token and connect again",
+    DISCONNECTED_BY_SERVER: "an `error` event before the server closes every connection of a user "
+    "(the API's `POST /api/users/<sub>/disconnect`)",
 }
 
 

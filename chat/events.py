@@ -22,6 +22,7 @@ from chat.errors import (
     ChatError,
     incident_id,
 )
+from chat.identity import Identities
 from chat.limits import TokenBucket
 from chat.payloads import Join, Post, room_of
 from chat.stores.history import History
@@ -74,8 +75,15 @@ def acked(handler: Handler) -> Handler:
     return wrapper
 
 
-def register(sio: socketio.Server, profile: Profile, history: History, rooms: Rooms) -> None:
+def register(
+    sio: socketio.Server,
+    profile: Profile,
+    history: History,
+    rooms: Rooms,
+    identities: Identities | None = None,
+) -> Identities:
     """Attach the chat handlers to ``sio``; ``rooms`` is this process's or the shared membership."""
+    identities = identities or Identities(sio, profile, rooms)
     buckets: dict[str, TokenBucket] = {}
 
     def presence(room: str) -> None:
@@ -84,7 +92,8 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
     @sio.on("join")
     @acked
     def join(sid: str, data: Any = None) -> dict:
-        request = Join.parse(data)
+        request = Join.parse(identities.with_name(sid, data))
+        name = identities.name_for(sid, request.room, request.name)  # forbidden, name_taken
         already = rooms.name_in(sid, request.room) is not None
         if not already and rooms.count(sid) >= profile.max_rooms:
             raise ChatError(TOO_MANY_ROOMS, f"a connection may be in at most {profile.max_rooms} rooms")
@@ -92,7 +101,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
             messages, truncated = history.latest(request.room, RECENT), False
         else:
             messages, truncated = history.after(request.room, request.since, profile.replay_limit)
-        rooms.join(sid, request.room, request.name)
+        rooms.join(sid, request.room, name)
         sio.enter_room(sid, request.room)
         if not already:
             presence(request.room)
@@ -119,7 +128,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
         with metrics.history_write():
             stored, is_new = history.add(post.room, name, post.text, post.client_id)
         if is_new:
-            sio.emit("message", stored.to_wire(), to=post.room)
+            sio.emit("message", identities.stamp(sid, stored.to_wire()), to=post.room)
         return {"ok": True, "id": stored.id, "ts": stored.ts}
 
     @sio.on("leave")
@@ -135,11 +144,15 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
 
     @sio.event
     def connect(sid: str, environ: dict, auth: object = None) -> None:
+        identities.connect(sid, environ, auth)  # auth=jwt: ConnectionRefusedError unless the token verifies
         log.info("user connected: sid %s over %s from %s", sid, sio.transport(sid), client_address(environ))
 
     @sio.event
     def disconnect(sid: str, reason: str = "") -> None:
         log.info("user disconnected: sid %s (%s)", sid, reason or "gone")
         buckets.pop(sid, None)
+        identities.forget(sid)
         for room in rooms.forget(sid):
             presence(room)
+
+    return identities

@@ -34,6 +34,16 @@ HISTORY_WRITE = Histogram(
     "Time to store one chat message in the history (until it is committed)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+AUTH_REFUSED = Counter(
+    "rolegate_auth_refused_total",
+    "Socket.IO connects refused by authentication (auth=jwt), by code",
+    ["code"],
+)
+AUTH_DISCONNECTS = Counter(
+    "rolegate_auth_disconnects_total",
+    "Connections the server closed for their identity: token_expired, or disconnected_by_server",
+    ["code"],
+)
 PROFILE = Gauge("rolegate_profile_info", "The profile in force (always 1)", ["profile", "instance_tag"])
 
 # The label sets are the handlers' names and the error codes: a handful, known in advance.
@@ -48,6 +58,14 @@ def count_event(event: str) -> None:
 
 def count_error(code: str) -> None:
     _error_counter(code).inc()
+
+
+def count_auth_refused(code: str) -> None:
+    AUTH_REFUSED.labels(code).inc()
+
+
+def count_auth_disconnect(code: str) -> None:
+    AUTH_DISCONNECTS.labels(code).inc()
 
 
 @contextmanager

@@ -246,6 +246,8 @@ def test_every_error_code_is_an_ack_and_the_connection_carries_on(users, event, 
 def test_every_documented_error_code_is_tested():
     # internal_error needs a handler with a bug: tests/unit/test_handler_errors.py gives it one.
     tested = {code for _, _, code in ERROR_CASES} | {"rate_limited", "malformed_packet", "internal_error"}
+    # Identity codes need auth=jwt or a second user: tests/test_auth.py and tests/test_api.py.
+    tested |= {"forbidden", "name_taken", "unauthorized", "token_expired", "disconnected_by_server"}
     assert tested == set(CODES)
 
 
