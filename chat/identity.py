@@ -67,7 +67,7 @@ class Identities:
         self._redis = None
         if self.verifier is not None:
             sio.start_background_task(self._sweep)
-        queue = profile.broadcast_queue
+        queue = profile.broadcast_queue if profile.api_key else ""  # only the API disconnects users
         if queue and urlsplit(queue).scheme in ("redis", "rediss"):
             import redis
 

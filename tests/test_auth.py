@@ -233,3 +233,24 @@ def test_with_auth_none_a_look_alike_of_a_members_name_is_taken(connect, open_ga
         assert connect(None, url=open_gateway.url).join(room, name=same)["members"] == ["Ann"]
     fullwidth = connect(None, url=open_gateway.url).join(room, name="Ｂｅｎ")
     assert fullwidth["ok"] and fullwidth["members"] == ["Ann", "Ben"]  # NFKC-normalised
+
+
+def node_connect(url: str, token_text: str, transport: str) -> dict:
+    import json
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).with_name("node") / "auth.js"
+    done = subprocess.run(
+        ["node", str(script), url, token_text, transport], capture_output=True, text=True, timeout=30
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_the_node_client_gets_connect_error_data_and_connects_with_a_token(gateway, transport):
+    refused = node_connect(gateway.url, token(ttl=-60), transport)
+    assert refused["connected"] is False and refused["error"]["data"]["code"] == "token_expired"
+    assert node_connect(gateway.url, "", transport)["error"]["data"]["code"] == "unauthorized"
+    accepted = node_connect(gateway.url, token("nina", name="Nina"), transport)
+    assert accepted["connected"] is True and "Nina" in accepted["members"]

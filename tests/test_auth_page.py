@@ -131,7 +131,9 @@ def test_the_page_gets_a_new_token_when_its_token_expires(start_gateway, context
         page.wait_status("connected")
         page.send("after a new token")
         page.wait_texts(["before expiry", "after a new token"], seconds=20)
-        assert not page.console_errors
+        # Over polling, a request still in flight for the session the server closed may get Engine.IO's
+        # 400 (unknown session): the browser logs that load; nothing else may go wrong.
+        assert [e for e in page.console_errors if "status of 400" not in e] == []
     finally:
         tokens.stop()
 
