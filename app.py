@@ -24,6 +24,7 @@ from typing import Any
 import socketio
 from flask import Flask
 
+import api
 import chat
 import page
 from chat.stores import describe, open_history
@@ -70,13 +71,14 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
         stamp_session_ids(sio.eio, profile.instance_tag)
     install_websocket_driver(sio, profile)
     history = open_history(profile)
-    chat.register(sio, profile, history)
+    chat_parts = chat.register(sio, profile, history)
     flask_app.extensions["socketio"] = sio
     flask_app.extensions["history"] = history
     flask_app.extensions["message_queue"] = start_message_queue(sio)  # None without one
 
     page.register(flask_app, profile)
     routes.register(flask_app, profile, sio)
+    api.register(flask_app, chat_parts)  # /api/ for the application's backend (on with api_key)
 
     sessions = SessionCaps(profile)
     sio.watch_sessions(sessions.opened, sessions.closed)

@@ -16,6 +16,11 @@ CLIENT_ID_TAKEN = "client_id_taken"
 MALFORMED_PACKET = "malformed_packet"
 INTERNAL_ERROR = "internal_error"
 UNAVAILABLE = "unavailable"
+FORBIDDEN = "forbidden"
+NAME_TAKEN = "name_taken"
+UNAUTHORIZED = "unauthorized"
+TOKEN_EXPIRED = "token_expired"
+DISCONNECTED_BY_SERVER = "disconnected_by_server"
 
 #: Every code, with when it is sent (the README's error table is checked against this).
 CODES: dict[str, str] = {
@@ -35,6 +40,15 @@ CODES: dict[str, str] = {
     INTERNAL_ERROR: "the server failed while handling the event; `id` names the incident in the server log",
     UNAVAILABLE: "the history store failed or did not answer within `store_timeout` (disk full, Redis down); "
     "nothing was stored: send it again later with the same `client_id`",
+    FORBIDDEN: "`join` (and so its history) of a room the token's `rooms` claim does not allow",
+    NAME_TAKEN: "`join` with `auth=none` under a name that differs from a member's only in case or "
+    "compatibility form (NFKC): a look-alike",
+    UNAUTHORIZED: "`connect_error` with `auth=jwt`: the token is missing, malformed, badly signed, or not "
+    "for this gateway (`aud`, `iss`)",
+    TOKEN_EXPIRED: "`connect_error` with an expired token; or an `error` event just before the server "
+    "disconnects a connection whose token expired: get a new token and connect again",
+    DISCONNECTED_BY_SERVER: "an `error` event before the server closes every connection of a user "
+    "(the API's `POST /api/users/<sub>/disconnect`)",
 }
 
 

@@ -25,6 +25,7 @@ from chat.errors import (
     ChatError,
     incident_id,
 )
+from chat.identity import Identities
 from chat.limits import TokenBucket, within_bytes
 from chat.payloads import Join, Post, room_of
 from chat.stores.history import History, StoreUnavailable
@@ -97,8 +98,15 @@ def unavailable(failure: StoreUnavailable) -> dict:
     return ChatError(UNAVAILABLE, message).to_ack()
 
 
-def register(sio: socketio.Server, profile: Profile, history: History, rooms: Rooms) -> None:
+def register(
+    sio: socketio.Server,
+    profile: Profile,
+    history: History,
+    rooms: Rooms,
+    identities: Identities | None = None,
+) -> Identities:
     """Attach the chat handlers to ``sio``; ``rooms`` is this process's or the shared membership."""
+    identities = identities or Identities(sio, profile, rooms)
     buckets: dict[str, TokenBucket] = {}
     join_buckets: dict[str, TokenBucket] = {}  # joins (each one a replay) and leaves
     # Presence is sent as changes, never as the whole list (the join ack carries that): a list to
@@ -156,8 +164,9 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
     @sio.on("join")
     @acked
     def join(sid: str, data: Any = None) -> dict:
-        request = Join.parse(data)
+        request = Join.parse(identities.with_name(sid, data))
         throttle(sid, "the join")
+        name = identities.name_for(sid, request.room, request.name)  # forbidden, name_taken
         already = rooms.name_in(sid, request.room) is not None
         if not already and rooms.count(sid) >= profile.max_rooms:
             raise ChatError(TOO_MANY_ROOMS, f"a connection may be in at most {profile.max_rooms} rooms")
@@ -170,7 +179,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
             if not already:
                 sio.leave_room(sid, request.room)
             return unavailable(failure)
-        rooms.join(sid, request.room, request.name)
+        rooms.join(sid, request.room, name)
         if not already:
             local[request.room] = local.get(request.room, 0) + 1
         return {
@@ -205,7 +214,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
                 CLIENT_ID_TAKEN, "another sender in this room used this client_id first; send with a new one"
             )
         if is_new:
-            sio.emit("message", stored.to_wire(), to=post.room)
+            sio.emit("message", identities.stamp(sid, stored.to_wire()), to=post.room)
         return {"ok": True, "id": stored.id, "seq": stored.seq, "ts": stored.ts}
 
     @sio.on("leave")
@@ -223,6 +232,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
 
     @sio.event
     def connect(sid: str, environ: dict, auth: object = None) -> None:
+        identities.connect(sid, environ, auth)  # auth=jwt: ConnectionRefusedError unless the token verifies
         transport, address = sio.transport(sid), client_address(environ)
         log.info(
             "user connected: sid %s over %s from %s",
@@ -237,6 +247,7 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
         log.info("user disconnected: sid %s (%s)", sid, reason or "gone", extra={"sid": sid})
         buckets.pop(sid, None)
         join_buckets.pop(sid, None)
+        identities.forget(sid)
         try:
             for room in rooms.forget(sid):
                 left_locally(room)
@@ -244,3 +255,5 @@ def register(sio: socketio.Server, profile: Profile, history: History, rooms: Ro
         except StoreUnavailable as failure:
             # Redis is down: its membership of this process ages out with the heartbeat key.
             log.warning("could not update presence for sid %s: %s", sid, failure)
+
+    return identities

@@ -3,6 +3,7 @@
     rolegate serve                     serve without gunicorn (IIS/Windows, eventlet): ``python app.py``
     rolegate doctor URL [--origin O]   does the profile in force fit the path to a deployed gateway?
     rolegate config [--profile NAME]   the effective settings, and where each came from
+    rolegate token --sub ID [--name N] [--rooms GLOBS] [--ttl S]   an HS256 token for auth = jwt
 
 Each subcommand imports what it needs only when it runs: ``serve`` must patch the standard
 library for green threads before Flask and the libraries are imported.
@@ -40,6 +41,12 @@ def config(args: argparse.Namespace) -> int:
     return show(args.profile)
 
 
+def token(args: argparse.Namespace) -> int:
+    from cli.token import main as token_main
+
+    return token_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rolegate", description="The rolegate chat gateway.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -57,6 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     showing = commands.add_parser("config", help="the effective settings and where each came from")
     showing.add_argument("--profile", help="profile name (default: GATEWAY_PROFILE, else worker-role)")
     showing.set_defaults(run=config)
+
+    minting = commands.add_parser("token", help="print an HS256 token signed with GATEWAY_AUTH_SECRET")
+    minting.add_argument("--sub", required=True, help="the user's stable id (the `sub` claim)")
+    minting.add_argument("--name", help="the name others see (the `name` claim; default: the sub)")
+    minting.add_argument(
+        "--rooms",
+        action="append",
+        help="glob patterns of the rooms the token allows, comma-separated or repeated "
+        "(the `rooms` claim; default: any room)",
+    )
+    minting.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid (default 3600)")
+    minting.add_argument("--profile", help="profile name (default: GATEWAY_PROFILE, else worker-role)")
+    minting.set_defaults(run=token)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -181,6 +181,39 @@ def _message_queue(raw: Any) -> str:
     return value
 
 
+def _secret_key(raw: Any) -> str:
+    """An HS256 secret: at least 32 characters (RFC 7518 3.2: a key as long as the hash)."""
+    value = str(raw).strip()
+    if value and len(value) < 32:
+        raise ValueError("use at least 32 characters (for example: openssl rand -hex 32)")
+    return value
+
+
+def _public_key(raw: Any) -> str:
+    """A PEM public key, or the path of a file holding one (read and checked at start-up)."""
+    value = str(raw).strip()
+    if value and not value.startswith("-----BEGIN") and "\n" in value:
+        raise ValueError("expected a PEM (-----BEGIN PUBLIC KEY-----...) or the path of a .pem file")
+    return value
+
+
+def _text(raw: Any) -> str:
+    return str(raw).strip()
+
+
+def _same_site_url(raw: Any) -> str:
+    """A path on the gateway's site (``/auth/token``) or an absolute http(s) URL of the same site."""
+    value = str(raw).strip()
+    if not value:
+        return value
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return value
+    raise ValueError("expected a path like /auth/token or a URL like https://chat.example.com/auth/token")
+
+
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         value = str(raw).strip().lower()
@@ -460,6 +493,56 @@ SETTINGS: tuple[Setting, ...] = (
         "If set, `GET /metrics` answers only a request with `Authorization: Bearer <token>` (in "
         "Prometheus: `authorization: {credentials: <token>}`), others get 401. Empty: open to anyone who "
         "can reach it; restrict it at your proxy. Set it in the environment, not in a profile file.",
+        secret=True,
+    ),
+    Setting(
+        "auth",
+        _choice("none", "jwt"),
+        "none",
+        "Who may connect. `none`: anyone who passes the origin check, under any name they type (names are "
+        "not verified). `jwt`: the Socket.IO connect must carry `auth: {token}`, a JWT signed with "
+        "`auth_secret` (HS256) or `auth_public_key` (RS256/ES256); names and rooms come from its claims.",
+    ),
+    Setting(
+        "auth_secret",
+        _secret_key,
+        "",
+        "The HS256 secret tokens are signed with (at least 32 characters; `rolegate token` signs with it). "
+        "Set it in the environment, not in a profile file.",
+        secret=True,
+    ),
+    Setting(
+        "auth_public_key",
+        _public_key,
+        "",
+        "A PEM public key, or the path of a file holding one, that verifies RS256 or ES256 tokens.",
+    ),
+    Setting(
+        "auth_audience",
+        _text,
+        "",
+        "If set, a token's `aud` must name it. Empty: `aud` is not checked.",
+    ),
+    Setting(
+        "auth_issuer",
+        _text,
+        "",
+        "If set, a token's `iss` must be it. Empty: `iss` is not checked.",
+    ),
+    Setting(
+        "auth_token_url",
+        _same_site_url,
+        "",
+        'Where the page gets a token (`GET`, with the site\'s cookies, answering `{"token": "..."}`), '
+        "again whenever one expires: a path of this site or a same-site URL. Empty: the page takes "
+        "a token only from its address (`/#token=...`).",
+    ),
+    Setting(
+        "api_key",
+        _token,
+        "",
+        "Turns on the server API under `/api/` for your application's backend, which must send "
+        "`Authorization: Bearer <key>`. Empty: the API is off (404). Set it in the environment.",
         secret=True,
     ),
     Setting(

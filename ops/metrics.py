@@ -42,6 +42,16 @@ STORE_FAILURES = Counter(
 HISTORY_PRUNED = Counter(
     "rolegate_history_pruned_total", "Messages deleted by the history limits, by reason", ["reason"]
 )
+AUTH_REFUSED = Counter(
+    "rolegate_auth_refused_total",
+    "Socket.IO connects refused by authentication (auth=jwt), by code",
+    ["code"],
+)
+AUTH_DISCONNECTS = Counter(
+    "rolegate_auth_disconnects_total",
+    "Connections the server closed for their identity: token_expired, or disconnected_by_server",
+    ["code"],
+)
 PROFILE = Gauge("rolegate_profile_info", "The profile in force (always 1)", ["profile", "instance_tag"])
 
 # The label sets are the handlers' names and the error codes: a handful, known in advance.
@@ -65,6 +75,14 @@ def count_store_failure(operation: str) -> None:
 def count_pruned(reason: str, count: int) -> None:
     if count:
         HISTORY_PRUNED.labels(reason).inc(count)
+
+
+def count_auth_refused(code: str) -> None:
+    AUTH_REFUSED.labels(code).inc()
+
+
+def count_auth_disconnect(code: str) -> None:
+    AUTH_DISCONNECTS.labels(code).inc()
 
 
 @contextmanager

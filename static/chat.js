@@ -165,7 +165,12 @@
 
     var options = copyOf(policy);
     options.transports = choice.transports;
+    if (!window.rolegateAuth.prepare(policy, options, notify)) { // static/auth.js: the token, if any
+        setStatus("disconnected");
+        return;
+    }
     var socket = window.io(options);
+    window.rolegateAuth.watch(socket);
     var manager = socket.io;
 
     function websocketFirst() {

@@ -261,6 +261,8 @@ def test_every_documented_error_code_is_tested():
     # unavailable a failing store: tests/test_store_failures.py.
     tested = {code for _, _, code in ERROR_CASES} | {"rate_limited", "malformed_packet", "internal_error"}
     tested |= {"unavailable"}
+    # Identity codes need auth=jwt or a second user: tests/test_auth.py and tests/test_api.py.
+    tested |= {"forbidden", "name_taken", "unauthorized", "token_expired", "disconnected_by_server"}
     assert tested == set(CODES)
 
 

@@ -204,7 +204,11 @@ def test_every_script_the_page_loads_parses_as_es5(worker_role, contexts, tmp_pa
     inline = page.eval_on_selector_all("script:not([src])", "items => items.map(s => s.type)")
     assert inline == ["application/json"], "only the policy data is inline; no inline code"
     urls = sorted(scripts)
-    assert [u.removeprefix(worker_role.url) for u in urls] == ["/static/chat.js", "/vendor/socket.io.min.js"]
+    assert [u.removeprefix(worker_role.url) for u in urls] == [
+        "/static/auth.js",
+        "/static/chat.js",
+        "/vendor/socket.io.min.js",
+    ]
     args = []
     for url, body in scripts.items():
         path = tmp_path / url.rsplit("/", 1)[1]
@@ -218,7 +222,7 @@ def test_every_script_the_page_loads_parses_as_es5(worker_role, contexts, tmp_pa
         cwd=ROOT,
     )
     results = json.loads(done.stdout)
-    assert [r["problems"] for r in results] == [[], []], results
+    assert [r["problems"] for r in results] == [[], [], []], results
     assert done.returncode == 0
 
 

@@ -57,4 +57,8 @@ def client_options(profile: Profile) -> dict[str, Any]:
         "maxPayload": profile.max_message_bytes,
         # Not a socket.io-client option: the page's text box takes no more than the server accepts.
         "maxTextLength": profile.max_text_length,
+        # Not socket.io-client options either (the page replaces `auth` by its token, static/auth.js):
+        # how a client signs in, `none` or `jwt`, and where the page gets a token (same site), if anywhere.
+        "auth": profile.auth,
+        "authTokenUrl": profile.auth_token_url,
     }
