@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gevent
 from gevent import socket
-from test_rfc6455_protocol import MASK, client_frame, server_frames, text
 
 from rfc6455.connection import InlineWebSocket
 from rfc6455.frames import CLOSE, CONTINUATION, PING, PONG, TEXT
+from unit.test_rfc6455_protocol import MASK, client_frame, server_frames, text
 
 
 def pair(max_bytes: int = 4096) -> tuple[InlineWebSocket, socket.socket]:
