@@ -231,3 +231,68 @@ def test_a_locked_database_answers_within_the_timeout_and_does_not_queue_calls_b
     messages = store.after("lobby", 0, 100)[0]
     assert messages[-1].text == "after" and [m.seq for m in messages] == list(range(1, len(messages) + 1))
     store.close()
+
+
+def test_a_message_keeps_its_senders_sub_and_the_wire_shows_it_only_when_set(history):
+    signed, _ = history.add("lobby", "Ann", "signed", "c1", "user-1")
+    unsigned, _ = history.add("lobby", "Ann", "typed", "c2")
+    assert (signed.sub, unsigned.sub) == ("user-1", "")
+    assert [m.sub for m in history.latest("lobby", 10)] == ["user-1", ""]
+    assert [m.sub for m in history.after("lobby", 0, 10)[0]] == ["user-1", ""]
+    assert signed.to_wire()["sub"] == "user-1"
+    assert set(unsigned.to_wire()) == {"id", "room", "name", "text", "ts", "client_id", "seq"}
+    # A resend returns the stored message, its first sender's sub included, whoever sends it again.
+    again, new = history.add("lobby", "Ann", "signed", "c1", "user-2")
+    assert (again, new) == (signed, False)
+
+
+def test_redis_entries_stored_before_sub_read_back_with_sub_empty(redis_server):
+    import json
+
+    import redis
+
+    from chat.stores.redis_history import PREFIX
+
+    client = redis.Redis.from_url(redis_server.url)
+    old = {"id": 10**9, "room": "legacy", "name": "x", "text": "old", "ts": 1, "client_id": "c0", "seq": 1}
+    client.zadd(f"{PREFIX}:room:legacy:messages", {json.dumps(old): old["id"]})
+    client.close()
+    store = store_for(redis_server.url)
+    try:
+        [message] = store.latest("legacy", 10)
+        assert (message.text, message.sub) == ("old", "")
+        assert "sub" not in message.to_wire()
+    finally:
+        store.close()
+
+
+def test_an_old_sqlite_file_gets_the_sub_column_once(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, name TEXT NOT NULL,"
+        " text TEXT NOT NULL, ts INTEGER NOT NULL, client_id TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (room, client_id));"
+        "CREATE TABLE room_seqs (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO messages (room, name, text, ts, client_id, seq) VALUES ('a', 'x', 'old', 1, 'c1', 1);"
+        "INSERT INTO room_seqs (room, last_seq) VALUES ('a', 1);"
+    )
+    db.commit()
+    db.close()
+    for _ in range(2):  # opened again: the column is there, nothing migrates twice
+        store = store_for(f"sqlite:///{path}")
+        try:
+            assert [(m.text, m.seq, m.sub) for m in store.latest("a", 10)][0] == ("old", 1, "")
+        finally:
+            store.close()
+    store = store_for(f"sqlite:///{path}")
+    try:
+        new, _ = store.add("a", "x", "new", "c2", "user-1")
+        assert (new.seq, new.sub) == (2, "user-1")
+        assert [(m.text, m.sub) for m in store.latest("a", 10)] == [("old", ""), ("new", "user-1")]
+        # A resend of the old message is the stored one, with no sub.
+        assert store.add("a", "x", "old", "c1", "user-1") == (store.latest("a", 10)[0], False)
+    finally:
+        store.close()
+    columns = [row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(messages)")]
+    assert columns.count("sub") == 1

@@ -87,8 +87,8 @@ class GuardedHistory:
             self.failures.failed(operation, reason)
             raise StoreUnavailable(operation, reason) from None
 
-    def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
-        return self._call("add", lambda: self.store.add(room, name, text, client_id))
+    def add(self, room: str, name: str, text: str, client_id: str, sub: str = "") -> tuple[Message, bool]:
+        return self._call("add", lambda: self.store.add(room, name, text, client_id, sub))
 
     def after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
         return self._call("after", lambda: self.store.after(room, since, limit))

@@ -131,8 +131,8 @@ class OffloadedHistory:
     def _call(self, method: str, *args: Any) -> Any:
         return self.thread.run(method, lambda: getattr(self._store, method)(*args))
 
-    def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
-        return self._call("add", room, name, text, client_id)
+    def add(self, room: str, name: str, text: str, client_id: str, sub: str = "") -> tuple[Message, bool]:
+        return self._call("add", room, name, text, client_id, sub)
 
     def after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
         return self._call("after", room, since, limit)

@@ -27,7 +27,7 @@ ROOMS_KEY = f"{PREFIX}:rooms"
 PRUNE_PER_ADD = 1000
 
 # KEYS: id counter, room's messages, room's client ids, room's seq counter, the rooms set.
-# ARGV: room, name, text, ts, client_id, max messages (0 = unlimited).
+# ARGV: room, name, text, ts, client_id, max messages (0 = unlimited), sender's sub ("" for none).
 ADD_SCRIPT = f"""
 local known = redis.call('HGET', KEYS[3], ARGV[5])
 if known then
@@ -39,7 +39,7 @@ end
 local id = redis.call('INCR', KEYS[1])
 local seq = redis.call('INCR', KEYS[4])
 local message = cjson.encode({{id = id, room = ARGV[1], name = ARGV[2], text = ARGV[3],
-                              ts = tonumber(ARGV[4]), client_id = ARGV[5], seq = seq}})
+                              ts = tonumber(ARGV[4]), client_id = ARGV[5], seq = seq, sub = ARGV[7]}})
 redis.call('ZADD', KEYS[2], id, message)
 redis.call('HSET', KEYS[3], ARGV[5], id)
 redis.call('SADD', KEYS[5], ARGV[1])
@@ -87,6 +87,7 @@ def _message(raw: bytes | str) -> Message:
         int(fields["ts"]),
         fields["client_id"],
         int(fields.get("seq", 0)),  # 0: stored before seq existed
+        fields.get("sub", ""),  # "": stored before sub existed
     )
 
 
@@ -116,12 +117,12 @@ class RedisHistory:
     def _keys(room: str) -> tuple[str, str]:
         return f"{PREFIX}:room:{room}:messages", f"{PREFIX}:room:{room}:client-ids"
 
-    def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
+    def add(self, room: str, name: str, text: str, client_id: str, sub: str = "") -> tuple[Message, bool]:
         messages, client_ids = self._keys(room)
         ts = int(time.time() * 1000)
         is_new, raw = self._add(
             keys=[f"{PREFIX}:next-id", messages, client_ids, f"{PREFIX}:room:{room}:seq", ROOMS_KEY],
-            args=[room, name, text, ts, client_id, self.max_messages],
+            args=[room, name, text, ts, client_id, self.max_messages, sub],
         )
         return _message(raw), bool(is_new)
 

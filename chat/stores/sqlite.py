@@ -38,7 +38,9 @@ UPDATE messages SET seq = (
 INSERT OR REPLACE INTO room_seqs (room, last_seq) SELECT room, MAX(seq) FROM messages GROUP BY room;
 """
 SEQ_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS messages_by_room_seq ON messages (room, seq)"
-COLUMNS = "id, room, name, text, ts, client_id, seq"
+#: Files made before ``sub`` existed get the column, "" for every message (no sender identity was kept).
+MIGRATE_SUB = "ALTER TABLE messages ADD COLUMN sub TEXT NOT NULL DEFAULT ''"
+COLUMNS = "id, room, name, text, ts, client_id, seq, sub"
 
 
 def sqlite_path(url: str) -> Path:
@@ -66,11 +68,13 @@ class SqliteHistory:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
         if "seq" not in columns:
             self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATE_SEQ} COMMIT;")
+        if "sub" not in columns:
+            _add_column(self.db, MIGRATE_SUB)
         self.db.execute(SEQ_INDEX)
         self.path = path
         self._file = _identity(path)
 
-    def add(self, room: str, name: str, text: str, client_id: str) -> tuple[Message, bool]:
+    def add(self, room: str, name: str, text: str, client_id: str, sub: str = "") -> tuple[Message, bool]:
         ts = int(time.time() * 1000)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -86,8 +90,9 @@ class SqliteHistory:
                 (room,),
             ).fetchone()
             cursor = self.db.execute(
-                "INSERT INTO messages (room, name, text, ts, client_id, seq) VALUES (?, ?, ?, ?, ?, ?)",
-                (room, name, text, ts, client_id, seq),
+                "INSERT INTO messages (room, name, text, ts, client_id, seq, sub) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (room, name, text, ts, client_id, seq, sub),
             )
             if self.max_messages and seq > self.max_messages:
                 self.db.execute(
@@ -98,7 +103,7 @@ class SqliteHistory:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
-        return Message(cursor.lastrowid, room, name, text, ts, client_id, seq), True
+        return Message(cursor.lastrowid, room, name, text, ts, client_id, seq, sub), True
 
     def after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
         rows = self.db.execute(
@@ -146,6 +151,16 @@ class SqliteHistory:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _add_column(db: sqlite3.Connection, statement: str) -> None:
+    """One ``ALTER TABLE ... ADD COLUMN`` (atomic by itself, no row rewritten); another process
+    opening the same file at the same moment may have added it first, which is as good."""
+    try:
+        db.execute(statement)
+    except sqlite3.OperationalError as error:
+        if "duplicate column" not in str(error):
+            raise
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
