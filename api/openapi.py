@@ -54,6 +54,10 @@ def document(profile: Profile) -> dict[str, Any]:
                         "201": _json("stored and sent", "Message"),
                         "200": _json("a resend of a client_id already stored: the stored message", "Message"),
                         **bad,
+                        "409": _error(
+                            "`client_id_taken`: another sender (another name, or a user) "
+                            "stored this client_id first"
+                        ),
                         **denied,
                         "413": _error(f"text longer than max_text_length ({profile.max_text_length})"),
                     },
@@ -163,7 +167,7 @@ def document(profile: Profile) -> dict[str, Any]:
                 },
                 "Message": {
                     "type": "object",
-                    "required": ["id", "room", "name", "text", "ts", "client_id"],
+                    "required": ["id", "room", "name", "text", "ts", "client_id", "seq"],
                     "properties": {
                         "id": {"type": "integer"},
                         "room": {"type": "string"},
@@ -171,6 +175,14 @@ def document(profile: Profile) -> dict[str, Any]:
                         "text": {"type": "string"},
                         "ts": {"type": "integer", "description": "server time, milliseconds since the epoch"},
                         "client_id": {"type": "string"},
+                        "seq": {
+                            "type": "integer",
+                            "description": "1, 2, 3... within the room, with no holes",
+                        },
+                        "sub": {
+                            "type": "string",
+                            "description": "the sender's token `sub` (auth=jwt); absent from the API's posts",
+                        },
                     },
                 },
             },

@@ -11,7 +11,8 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from api.openapi import document
 from chat import Chat
-from chat.errors import INVALID_PAYLOAD, TEXT_TOO_LONG, ChatError
+from chat.errors import CLIENT_ID_TAKEN, INVALID_PAYLOAD, TEXT_TOO_LONG, ChatError
+from chat.identity import same_sender
 from chat.payloads import MAX_CLIENT_ID, Join, Post
 from ops import metrics
 from ops.address import client_address
@@ -22,7 +23,7 @@ UNAUTHORIZED = "unauthorized"
 NOT_FOUND = "not_found"
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 #: HTTP status of each chat error code the API can answer (others: 400).
-STATUS = {TEXT_TOO_LONG: 413}
+STATUS = {TEXT_TOO_LONG: 413, CLIENT_ID_TAKEN: 409}
 
 
 def error(code: str, message: str, status: int) -> Response:
@@ -118,6 +119,11 @@ def register(flask_app: Flask, chat: Chat) -> None:
         )
         with metrics.history_write():
             stored, is_new = chat.history.add(post.room, name, post.text, post.client_id)
+        if not is_new and not same_sender(stored, "", name):
+            # The API posts as ``name`` with no sub: the same rule as a user's resend (chat/events.py).
+            raise ChatError(
+                CLIENT_ID_TAKEN, "another sender in this room used this client_id first; send with a new one"
+            )
         if is_new:
             chat.sio.emit("message", stored.to_wire(), to=post.room)  # every process, through the queue
         return jsonify(stored.to_wire()), 201 if is_new else 200

@@ -34,8 +34,8 @@ CODES: dict[str, str] = {
     "`joins_per_second` allows; retry later",
     BAD_REQUEST: "a value no event accepts: more arguments than the one object, a string with a lone "
     "surrogate, an integer out of range, JSON nested too deep",
-    CLIENT_ID_TAKEN: "`message` with a `client_id` another sender in the room used first; "
-    "send it with a new one",
+    CLIENT_ID_TAKEN: "`message` with a `client_id` another sender in the room used first (another `sub` "
+    "with `auth=jwt`, another name with `auth=none`); send it with a new one",
     MALFORMED_PACKET: "a Socket.IO packet that could not be decoded (sent as an `error` event)",
     INTERNAL_ERROR: "the server failed while handling the event; `id` names the incident in the server log",
     UNAVAILABLE: "the history store failed or did not answer within `store_timeout` (disk full, Redis down); "

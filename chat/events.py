@@ -25,7 +25,7 @@ from chat.errors import (
     ChatError,
     incident_id,
 )
-from chat.identity import Identities
+from chat.identity import Identities, same_sender
 from chat.limits import TokenBucket, within_bytes
 from chat.payloads import Join, Post, room_of
 from chat.stores.history import History, StoreUnavailable
@@ -202,19 +202,20 @@ def register(
             bucket = buckets[sid] = TokenBucket(profile.messages_per_second, profile.message_burst)
         if not bucket.take():
             raise ChatError(RATE_LIMITED, f"too many messages; retry in {bucket.retry_after():.1f} s")
+        sub = identities.sub_of(sid)
         try:
             with metrics.history_write():
-                stored, is_new = history.add(post.room, name, post.text, post.client_id)
+                stored, is_new = history.add(post.room, name, post.text, post.client_id, sub)
         except StoreUnavailable as failure:
             return unavailable(failure)
-        if not is_new and stored.name != name:
+        if not is_new and not same_sender(stored, sub, name):
             # A resend is the sender's own: another sender's reuse must not be acked with a message
             # that is not theirs (their text would be lost while they are told it was stored).
             raise ChatError(
                 CLIENT_ID_TAKEN, "another sender in this room used this client_id first; send with a new one"
             )
         if is_new:
-            sio.emit("message", identities.stamp(sid, stored.to_wire()), to=post.room)
+            sio.emit("message", stored.to_wire(), to=post.room)
         return {"ok": True, "id": stored.id, "seq": stored.seq, "ts": stored.ts}
 
     @sio.on("leave")

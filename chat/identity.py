@@ -40,6 +40,7 @@ from chat.errors import (
     TOKEN_EXPIRED,
     ChatError,
 )
+from chat.stores.history import Message
 from chat.stores.rooms import Rooms
 from config.profile import Profile
 from ops import metrics
@@ -52,6 +53,18 @@ SWEEP_EVERY = 1.0
 #: The Redis channel every process listens on for "disconnect this user".
 DISCONNECT_CHANNEL = "rolegate:auth:disconnect-user"
 MAX_NAME = 32
+
+
+def same_sender(stored: Message, sub: str, name: str) -> bool:
+    """Whether ``stored`` was sent by this sender, so a resend of its ``client_id`` is theirs to be acked.
+
+    A ``client_id`` is scoped to who sent it: a signed identity (``auth=jwt``) is its ``sub``, whatever
+    name its token gives now; a sender without one (``auth=none``, the server API) is its name. One
+    with a ``sub`` and one without are never the same sender.
+    """
+    if stored.sub or sub:
+        return stored.sub == sub
+    return stored.name == name
 
 
 class Identities:
@@ -142,15 +155,10 @@ class Identities:
                 )
         return name
 
-    def sender_of(self, sid: str, room: str) -> str | None:
-        """Whose ``client_id``s these are: the token's ``sub`` (``auth=jwt``), else the name in ``room``."""
+    def sub_of(self, sid: str) -> str:
+        """The token's ``sub`` of ``sid`` (``auth=jwt``), stored with its messages; "" with ``auth=none``."""
         identity = self.by_sid.get(sid)
-        return identity.sub if identity is not None else self.rooms.name_in(sid, room)
-
-    def stamp(self, sid: str, message: dict) -> dict:
-        """A wire message with its sender's ``sub`` (``auth=jwt``)."""
-        identity = self.by_sid.get(sid)
-        return {**message, "sub": identity.sub} if identity is not None else message
+        return identity.sub if identity is not None else ""
 
     # --- closing connections -----------------------------------------------------------------
 

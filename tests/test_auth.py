@@ -208,6 +208,98 @@ def test_a_connection_whose_token_expires_is_told_and_disconnected(connect, tran
     assert again.join(room)["ok"]
 
 
+# --- who is speaking: a message keeps its sender's sub, and a client_id is scoped to it -----------
+
+
+def send(client: Client, room: str, text: str, client_id: str) -> dict:
+    return client.call("message", {"room": room, "text": text, "client_id": client_id})
+
+
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
+def test_two_users_with_one_name_do_not_share_client_ids(connect, transports):
+    room = new_room()
+    first = connect({"token": token("sam-1", name="Sam")}, transports=transports)
+    second = connect({"token": token("sam-2", name="Sam")}, transports=transports)
+    assert first.join(room)["ok"] and second.join(room)["members"] == ["Sam"]
+    stored = send(first, room, "from the first Sam", "shared-id")
+    assert stored["ok"] is True
+    taken = send(second, room, "from the second Sam", "shared-id")
+    assert taken["ok"] is False and taken["error"]["code"] == "client_id_taken"
+    # The first's message stays, and is still theirs to resend.
+    again = send(first, room, "from the first Sam", "shared-id")
+    assert again == stored
+    history = second.join(room, since=0)["history"]
+    assert [(m["text"], m["name"], m["sub"]) for m in history] == [("from the first Sam", "Sam", "sam-1")]
+    wait_for(lambda: first.messages)
+    assert [m["sub"] for m in first.messages] == ["sam-1"]
+
+
+def test_one_user_whose_name_changed_between_tokens_gets_their_resend_acked(connect):
+    room = new_room()
+    before = connect({"token": token("rename-me", name="Old Name")})
+    watcher = connect({"token": token("watcher", name="Watcher")})
+    assert before.join(room)["ok"] and watcher.join(room)["ok"]
+    stored = send(before, room, "sent once", "resend-1")
+    assert stored["ok"] is True
+    before.close()
+    after = connect({"token": token("rename-me", name="New Name")}, transports=["polling"])
+    assert after.join(room)["ok"]
+    again = send(after, room, "sent once", "resend-1")
+    assert again == stored  # a resend: the same id, seq and ts, not client_id_taken
+    history = after.join(room, since=0)["history"]
+    assert [(m["id"], m["name"], m["sub"]) for m in history] == [(stored["id"], "Old Name", "rename-me")]
+    time.sleep(0.5)
+    assert [m["id"] for m in watcher.messages] == [stored["id"]]  # a resend is not broadcast again
+
+
+def test_a_messages_sub_is_in_the_join_replay_and_the_api(start_gateway):
+    import json
+    import urllib.error
+    import urllib.request
+
+    key = "api-key-" + "s" * 24
+    server = start_gateway(GATEWAY_AUTH="jwt", GATEWAY_AUTH_SECRET=SECRET, GATEWAY_API_KEY=key)
+
+    def api(method: str, path: str, body: object = None) -> tuple[int, dict]:
+        request = urllib.request.Request(server.url + path, method=method)
+        request.add_header("Authorization", f"Bearer {key}")
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, data, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    room = new_room()
+    mint_token = mint(SECRET, "user-42", ttl=600, name="Quinn")
+    quinn = Client(server.url, {"token": mint_token})
+    try:
+        assert quinn.join(room)["ok"]
+        ack = send(quinn, room, "hello", "q-1")
+        wait_for(lambda: quinn.messages)
+        assert quinn.messages[0]["sub"] == "user-42" and quinn.messages[0]["id"] == ack["id"]
+        status, posted = api(
+            "POST", f"/api/rooms/{room}/messages", {"name": "Bot", "text": "hi", "client_id": "b-1"}
+        )
+        assert status == 201 and "sub" not in posted  # the API posts with no sub
+        # The API is not the user: reusing the user's client_id is refused, not answered with their message.
+        status, taken = api(
+            "POST", f"/api/rooms/{room}/messages", {"name": "Quinn", "text": "x", "client_id": "q-1"}
+        )
+        assert (status, taken["code"]) == (409, "client_id_taken")
+        for history in (quinn.join(room, since=0)["history"], quinn.join(room)["history"]):
+            assert [(m["text"], m.get("sub")) for m in history] == [("hello", "user-42"), ("hi", None)]
+        status, page = api("GET", f"/api/rooms/{room}/messages?since=0")
+        assert status == 200
+        assert [(m["text"], m.get("sub")) for m in page["messages"]] == [("hello", "user-42"), ("hi", None)]
+        assert page["messages"][0] == quinn.messages[0]  # stored and live: one shape
+    finally:
+        quinn.close()
+
+
 # --- auth = none: typed names, unique in a room ------------------------------------------------
 
 

@@ -192,3 +192,19 @@ def test_rolegate_token_without_a_secret_says_so(monkeypatch, capsys):
     monkeypatch.delenv("GATEWAY_AUTH_SECRET", raising=False)
     assert main(["token", "--sub", "alice"]) == 2
     assert "GATEWAY_AUTH_SECRET" in capsys.readouterr().err
+
+
+def test_a_client_id_is_scoped_to_the_senders_sub_else_to_the_name():
+    from chat.identity import same_sender
+    from chat.stores.history import Message
+
+    def stored(name: str, sub: str = "") -> Message:
+        return Message(1, "r", name, "t", 0, "c", 1, sub)
+
+    assert same_sender(stored("Sam", "u1"), "u1", "Another Name")  # the name changed between tokens
+    assert not same_sender(stored("Sam", "u1"), "u2", "Sam")  # two users, one name
+    assert same_sender(stored("Ann"), "", "Ann")  # auth=none, or the API under one name
+    assert not same_sender(stored("Ann"), "", "Bob")
+    # Signed and unsigned senders never match: the API (no sub) named like a user's sub, and back.
+    assert not same_sender(stored("Bot", "u1"), "", "u1")
+    assert not same_sender(stored("u1"), "u1", "u1")
