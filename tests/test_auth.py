@@ -43,12 +43,12 @@ class Client:
         self.connect_errors: list[object] = []
         self.errors: list[dict] = []
         self.messages: list[dict] = []
-        self.presence: dict[str, list[str]] = {}
+        self.presence: list[dict] = []  # the room's changes: {room, joined} or {room, left}
         self.disconnected = threading.Event()
         self.sio.on("connect_error", self.connect_errors.append)
         self.sio.on("error", self.errors.append)
         self.sio.on("message", self.messages.append)
-        self.sio.on("presence", lambda data: self.presence.__setitem__(data["room"], data.get("members")))
+        self.sio.on("presence", self.presence.append)
         self.sio.on("disconnect", lambda *reason: self.disconnected.set())
         self.sio.connect(url, auth=auth, transports=transports or ["websocket"], wait_timeout=10)
 
@@ -154,8 +154,12 @@ def test_two_tabs_of_one_user_are_one_member(connect):
     tab2.join(room)
     assert carol.join(room)["members"] == ["Bob", "Carol"]
     tab2.close()
-    wait_for(lambda: carol.presence.get(room) == ["Bob", "Carol"])
+    tab1.say(room, "still here")
+    wait_for(lambda: any(m["text"] == "still here" for m in carol.messages))
+    assert {"room": room, "left": "Bob"} not in carol.presence, "Bob is still in the room in his other tab"
     assert carol.join(room)["members"] == ["Bob", "Carol"]
+    tab1.close()
+    wait_for(lambda: {"room": room, "left": "Bob"} in carol.presence)
 
 
 def test_a_room_the_token_does_not_allow_is_forbidden_history_included(connect):
