@@ -30,7 +30,7 @@ import page
 from chat.stores import describe, open_history
 from config import ConfigError, Profile, load_profile, load_profile_or_exit
 from config.loading import exit_with
-from ops import routes
+from ops import admin_ui, routes
 from ops.address import behind_proxies
 from seam.drivers import install_websocket_driver
 from seam.queue import start_message_queue
@@ -79,6 +79,7 @@ def create_app(config: Profile | Mapping[str, Any] | str | None = None) -> Flask
     page.register(flask_app, profile)
     routes.register(flask_app, profile, sio)
     api.register(flask_app, chat_parts)  # /api/ for the application's backend (on with api_key)
+    admin_ui.register(flask_app, profile, sio)
 
     sessions = SessionCaps(profile)
     sio.watch_sessions(sessions.opened, sessions.closed)

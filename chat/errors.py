@@ -55,13 +55,18 @@ CODES: dict[str, str] = {
 class ChatError(Exception):
     """Refuses one request; the connection and everyone else carry on."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        #: Seconds after which the same request would pass (``rate_limited``), for clients to wait on.
+        self.retry_after = retry_after
 
     def to_ack(self) -> dict:
-        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+        error: dict = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = round(self.retry_after, 3)
+        return {"ok": False, "error": error}
 
 
 def incident_id() -> str:

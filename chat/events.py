@@ -122,9 +122,8 @@ def register(
         if bucket is None:
             bucket = join_buckets[sid] = TokenBucket(profile.joins_per_second, profile.join_burst)
         if not bucket.take():
-            raise ChatError(
-                RATE_LIMITED, f"too many joins and leaves; retry {what} in {bucket.retry_after():.1f} s"
-            )
+            wait = bucket.retry_after()
+            raise ChatError(RATE_LIMITED, f"too many joins and leaves; retry {what} in {wait:.1f} s", wait)
 
     def presence(room: str, before: set[str] | None, skip: str | None = None) -> list[str]:
         """Tell the room who left (and, given the names ``before`` a join, who joined) since this
@@ -201,7 +200,8 @@ def register(
         if bucket is None:  # built once per connection, not on every message
             bucket = buckets[sid] = TokenBucket(profile.messages_per_second, profile.message_burst)
         if not bucket.take():
-            raise ChatError(RATE_LIMITED, f"too many messages; retry in {bucket.retry_after():.1f} s")
+            wait = bucket.retry_after()
+            raise ChatError(RATE_LIMITED, f"too many messages; retry in {wait:.1f} s", wait)
         sub = identities.sub_of(sid)
         try:
             with metrics.history_write():

@@ -133,7 +133,20 @@ def load_profile(
         **values,
     )
     check_fits_host(profile)
+    check_admin_ui(profile)
     return profile
+
+
+def check_admin_ui(profile: Profile) -> None:
+    """The Admin UI is never served without its credentials."""
+    if not profile.admin_ui:
+        return
+    missing = [s for s in ("admin_username", "admin_password") if not getattr(profile, s)]
+    if missing:
+        raise ConfigError(
+            f"admin_ui is on but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
+            f"set {' and '.join(BY_NAME[s].env_var for s in missing)} (or turn GATEWAY_ADMIN_UI off)"
+        )
 
 
 def load_profile_or_exit(name: str | None = None) -> Profile:

@@ -22,6 +22,7 @@ class ProfileMethods:
     ping_timeout: float
     async_mode: str
     host_idle_limit: float
+    admin_ui: bool
     database_url: str
     message_queue: str
     max_message_bytes: int
@@ -75,6 +76,9 @@ class ProfileMethods:
                 f"inbound_byte_burst {self.inbound_byte_burst} is under max_message_bytes "
                 f"{self.max_message_bytes}: a message that large is refused as a flood (1008, 429)"
             )
+        for setting in ("admin_username", "admin_password", "admin_mode"):
+            if not self.admin_ui and self.set_by_user(setting):
+                found.append(f"{setting} has no effect: admin_ui is off")
         if self.async_mode != "threading" and self.set_by_user("threads"):
             found.append(
                 f"threads has no effect: it sizes the gthread worker of async_mode threading, "

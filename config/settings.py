@@ -172,6 +172,20 @@ def _token(raw: Any) -> str:
     return value
 
 
+def _admin_username(raw: Any) -> str:
+    value = str(raw).strip()
+    if value and not re.fullmatch(r"[^\s\x00-\x1f\x7f]{1,64}", value):
+        raise ValueError("use 1 to 64 characters, without spaces or control characters")
+    return value
+
+
+def _admin_password(raw: Any) -> str:
+    value = str(raw)
+    if value and len(value) < 12:
+        raise ValueError("use at least 12 characters (for example: openssl rand -base64 18)")
+    return value
+
+
 def _message_queue(raw: Any) -> str:
     value = str(raw).strip()
     if value and urlsplit(value).scheme not in MESSAGE_QUEUE_SCHEMES:
@@ -583,6 +597,36 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
         True,
         "gzip/deflate polling responses over 1 KiB when the client accepts it (a join's history).",
+    ),
+    Setting(
+        "admin_ui",
+        _bool,
+        False,
+        "Serve the Socket.IO Admin UI at `/admin/` (the pinned npm `@socket.io/admin-ui`, from this "
+        "gateway's own origin) and report to it on the Socket.IO namespace `/admin` (python-socketio's "
+        "`instrument`). Needs `admin_username` and `admin_password`. Its connections pass the same gate: "
+        "the profile's origins and transports apply. Reporting wraps every event: off by default.",
+    ),
+    Setting(
+        "admin_username",
+        _admin_username,
+        "",
+        "The Admin UI's user name (required with `admin_ui`).",
+    ),
+    Setting(
+        "admin_password",
+        _admin_password,
+        "",
+        "The Admin UI's password, at least 12 characters (required with `admin_ui`; for example "
+        "`openssl rand -base64 18`). Set it in the environment, not in a profile file.",
+        secret=True,
+    ),
+    Setting(
+        "admin_mode",
+        _choice("readonly", "development"),
+        "readonly",
+        "`readonly`: the Admin UI sees every connection, room and event but can change nothing; "
+        "`development`: it may also emit, make sockets join and leave rooms, and disconnect them.",
     ),
     Setting(
         "log_level",

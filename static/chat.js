@@ -15,6 +15,10 @@
  *     and only where a WebSocket never worked in that session), so a reload goes
  *     straight to polling. A hang counts as a failure only if polling then opens within
  *     WEBSOCKET_GIVE_UP_MS: a server slow to answer anything is not the path's fault.
+ *
+ * And it says why, in words: the transport and the reason for it, a refusal's code and
+ * message (the gate's JSON body, or a connect handler's data), the reconnect attempt and
+ * when the next one starts, and by each message what keeps it from being stored.
  */
 (function () {
     "use strict";
@@ -23,6 +27,7 @@
     var WEBSOCKET_FAILURE_MEMORY_MS = 30 * 60 * 1000;
     var WEBSOCKET_FAILED_KEY = "rolegate.websocketFailedUntil";
     var WEBSOCKET_WORKED_KEY = "rolegate.websocketWorked";
+    var WEBSOCKET_FAILURE_KEY = "rolegate.websocketFailure"; // {at, why} of the failure remembered
     var RATE_LIMIT_RETRY_MS = 1000;
     var UNAVAILABLE_RETRY_MS = 2000; // doubled on each `unavailable`, up to the maximum
     var UNAVAILABLE_RETRY_MAX_MS = 30000;
@@ -33,7 +38,12 @@
 
     var view = {
         status: byId("status"),
+        over: byId("over"),
         transport: byId("transport"),
+        transportWhy: byId("transport-why"),
+        refusal: byId("refusal"),
+        retry: byId("retry"),
+        roundTrip: byId("round-trip"),
         hello: byId("hello"),
         reply: byId("reply"),
         rtt: byId("rtt"),
@@ -56,7 +66,17 @@
     }
 
     function setText(element, text) {
-        element.textContent = text;
+        if (element.textContent !== text) {
+            element.textContent = text; // the same text again would be announced again in a live region
+        }
+    }
+
+    function show(element, shown) {
+        if (shown) {
+            element.removeAttribute("hidden");
+        } else {
+            element.setAttribute("hidden", "hidden");
+        }
     }
 
     function notify(text) {
@@ -116,15 +136,37 @@
         return !isNaN(until) && until > now();
     }
 
-    function rememberWebsocketFailed() {
+    function rememberWebsocketFailed(why) {
         if (!stored(WEBSOCKET_WORKED_KEY)) {
             store(WEBSOCKET_FAILED_KEY, String(now() + WEBSOCKET_FAILURE_MEMORY_MS));
+            store(WEBSOCKET_FAILURE_KEY, JSON.stringify({ at: now(), why: why }));
         }
     }
 
     function rememberWebsocketWorked() {
         store(WEBSOCKET_WORKED_KEY, "1");
         store(WEBSOCKET_FAILED_KEY, null);
+        store(WEBSOCKET_FAILURE_KEY, null);
+    }
+
+    function minutesAgo(at) {
+        var minutes = Math.floor((now() - at) / 60000);
+        return minutes < 1 ? "less than a minute ago" : minutes + " min ago";
+    }
+
+    /** "remembered from a failed WebSocket 3 min ago (a proxy on the way refused WebSocket)" */
+    function rememberedFailure() {
+        var failure = null;
+        try {
+            failure = JSON.parse(stored(WEBSOCKET_FAILURE_KEY) || "null");
+        } catch (e) {
+            failure = null;
+        }
+        if (!failure || typeof failure.at !== "number") {
+            return "remembered from a failed WebSocket earlier in this browser session";
+        }
+        return "remembered from a failed WebSocket " + minutesAgo(failure.at) +
+            (failure.why ? " (" + failure.why + ")" : "");
     }
 
     // --- Choosing the transports -------------------------------------------------------
@@ -143,10 +185,7 @@
             return { transports: without(allowed, "websocket"), why: "this browser has no WebSocket" };
         }
         if (websocketRememberedAsFailed()) {
-            return {
-                transports: without(allowed, "websocket"),
-                why: "WebSocket failed earlier in this browser session"
-            };
+            return { transports: without(allowed, "websocket"), why: rememberedFailure() };
         }
         return { transports: allowed, why: "" };
     }
@@ -159,8 +198,13 @@
         setStatus("disconnected");
         return;
     }
-    if (choice.why) {
-        notify("Using " + choice.transports.join(", ") + ": " + choice.why + ".");
+
+    /** Why the page is on the transport it is on; "" where nothing needs saying (WebSocket). */
+    var transportWhy = choice.why;
+    if (!transportWhy && policy.transports.indexOf("websocket") === -1) {
+        transportWhy = "the profile allows no WebSocket";
+    } else if (!transportWhy && policy.transports[0] !== "websocket") {
+        transportWhy = policy.upgrade ? "upgrading to WebSocket" : "the profile offers no upgrade to WebSocket";
     }
 
     var options = copyOf(policy);
@@ -200,7 +244,7 @@
             if (stuck && !socket.connected) {
                 gaveUpAt = now(); // remembered as failed only if polling then answers promptly
                 dropWebsocket();
-                notify("WebSocket did not open within " + WEBSOCKET_GIVE_UP_MS + " ms; using polling.");
+                transportWhy = "WebSocket did not open within " + (WEBSOCKET_GIVE_UP_MS / 1000) + " s";
                 // Restart the attempt with the new list: the Manager keeps no handle on a
                 // half-open engine it could retarget.
                 socket.disconnect();
@@ -211,19 +255,153 @@
 
     armWebsocketGiveUp();
 
-    // --- Connection state and live transport -------------------------------------------
+    // --- Connection state, live transport, refusals and retries --------------------------
 
     var everConnected = false;
     var connection = 0; // counts connections, so acks from an old one are recognised
+    var refused = null; // {code, message} of the last refused attempt, until one connects
+    var retry = { attempt: 0, at: 0 }; // the next reconnect attempt and when it starts
+    var retryTicker = null;
+    var diagnosed = false; // the one diagnostic request a WebSocket-only page may make
 
     function setStatus(state, detail) {
         setText(view.status, state);
         view.status.className = "state " + state;
         view.status.title = detail || "";
+        // "over none" says nothing: the transport line is shown only while connected.
+        show(view.over, state === "connected");
     }
 
     function showTransport(name) {
         setText(view.transport, name || "none");
+        setText(view.transportWhy, name === "polling" ? transportWhy : "");
+    }
+
+    /** The state while not connected: refused (with its code), else connecting or reconnecting. */
+    function notConnectedState() {
+        if (refused) {
+            return "refused";
+        }
+        if (!socket.active) {
+            return "disconnected";
+        }
+        return everConnected ? "reconnecting" : "connecting";
+    }
+
+    function showRefusal() {
+        setText(view.refusal, refused ? refused.code + ": " + refused.message : "");
+    }
+
+    function showRetry() {
+        clearInterval(retryTicker);
+        retryTicker = null;
+        if (socket.connected || !retry.attempt) {
+            setText(view.retry, "");
+            return;
+        }
+        var left = Math.ceil((retry.at - now()) / 1000);
+        if (left > 0) {
+            setText(view.retry, "attempt " + retry.attempt + " in " + left + " s (at " + clockTime(retry.at) + ")");
+            retryTicker = setInterval(showRetry, 1000);
+        } else {
+            setText(view.retry, "attempt " + retry.attempt + ": trying now");
+        }
+    }
+
+    function clockTime(ms) {
+        var date = new Date(ms);
+        var pad = function (n) {
+            return (n < 10 ? "0" : "") + n;
+        };
+        return date.getHours() + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds());
+    }
+
+    // The Manager picks each reconnect delay (exponential, with jitter) in its Backoff and tells
+    // no one: note it as it is picked, so the page can say when the next attempt starts.
+    (function watchBackoff(backoff) {
+        if (!backoff || typeof backoff.duration !== "function") {
+            return; // another client version: the attempt number alone is shown
+        }
+        var duration = backoff.duration;
+        backoff.duration = function () {
+            var ms = duration.apply(backoff, arguments);
+            retry.attempt = backoff.attempts;
+            retry.at = now() + ms;
+            setTimeout(showRetry, 0);
+            return ms;
+        };
+    })(manager.backoff);
+
+    /** JSON {code, message} from a refusal's body, or null. */
+    function parseRefusal(text) {
+        try {
+            var body = JSON.parse(text);
+            if (body && typeof body.code === "string") {
+                return { code: body.code, message: String(body.message || "") };
+            }
+        } catch (e) {
+            // not the gate's JSON: a proxy's own error page
+        }
+        return null;
+    }
+
+    /**
+     * What a connect_error says about why, or null when nothing answered (the gateway is down).
+     * A connect handler's refusal (auth) has `data`; the gate's refusal of a polling request is
+     * the XHR socket.io-client hands on as `context`, still readable when the error is emitted.
+     */
+    function refusalOf(error) {
+        if (!error) {
+            return null;
+        }
+        if (error.type !== "TransportError") {
+            if (error.message === "timeout") {
+                return null;
+            }
+            var data = error.data && typeof error.data === "object" ? error.data : {};
+            return {
+                code: String(data.code || "connection_refused"),
+                message: String(data.message || error.message || "")
+            };
+        }
+        var xhr = error.context;
+        var status = typeof error.description === "number" ? error.description : 0;
+        if (xhr && typeof xhr.responseText === "string" && xhr.responseText) {
+            var parsed = parseRefusal(xhr.responseText);
+            if (parsed) {
+                return parsed;
+            }
+        }
+        if (status > 0) {
+            return { code: "http_" + status, message: "HTTP " + status + " from the way to the gateway" };
+        }
+        return null;
+    }
+
+    /**
+     * A WebSocket's failure carries no status. Where the page may not poll, one POST that the gate
+     * refuses before Engine.IO sees it (polling is not in the profile) learns whether the origin or
+     * the host is what it refuses. A POST, because a same-origin GET carries no Origin header.
+     */
+    function diagnose() {
+        if (diagnosed || manager.opts.transports.indexOf("polling") !== -1) {
+            return;
+        }
+        diagnosed = true;
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", policy.path + "?EIO=4&transport=polling", true);
+        xhr.onreadystatechange = function () {
+            if (xhr.readyState !== 4 || socket.connected) {
+                return;
+            }
+            var found = parseRefusal(xhr.responseText);
+            if (found && found.code !== "transport_not_allowed") {
+                refused = found; // what a WebSocket would have been told too
+                showRefusal();
+                setStatus(notConnectedState());
+            }
+        };
+        xhr.send("");
     }
 
     manager.on("open", function () {
@@ -235,12 +413,14 @@
             // The WebSocket hung. Blame the path only if polling then opened promptly: where the
             // whole server was slow (a host waking up), the next load should try WebSocket again.
             if (now() - gaveUpAt <= WEBSOCKET_GIVE_UP_MS) {
-                rememberWebsocketFailed();
+                rememberWebsocketFailed(transportWhy);
             }
             gaveUpAt = 0;
         } else if (websocketFirst()) {
-            // tryAllTransports moved on from a WebSocket that failed: polling works, WebSocket did not.
-            rememberWebsocketFailed();
+            // tryAllTransports moved on from a WebSocket that failed: polling works, WebSocket did not,
+            // so something between the browser and the gateway refused it.
+            transportWhy = "a proxy on the way refused WebSocket";
+            rememberWebsocketFailed(transportWhy);
             dropWebsocket();
         }
         showTransport(engine.transport.name); // before any upgrade probe starts
@@ -250,20 +430,35 @@
             }
             showTransport(transport.name);
         });
+        engine.on("upgradeError", function () {
+            transportWhy = "the upgrade to WebSocket failed";
+            showTransport(engine.transport.name);
+        });
     });
 
     manager.on("error", function () {
         clearTimeout(giveUpTimer); // the attempt failed as a whole (gateway down): not the WebSocket's fault
     });
 
-    manager.on("reconnect_attempt", function () {
+    manager.on("reconnect_attempt", function (attempt) {
         armWebsocketGiveUp();
-        setStatus(everConnected ? "reconnecting" : "connecting");
+        retry.attempt = attempt;
+        retry.at = now();
+        showRetry();
+        setStatus(notConnectedState());
+    });
+
+    manager.on("reconnect_failed", function () {
+        setText(view.retry, "gave up after " + retry.attempt + " attempts; reload the page to try again");
     });
 
     socket.on("connect", function () {
         everConnected = true;
         connection += 1;
+        refused = null;
+        retry.attempt = 0;
+        showRefusal();
+        showRetry();
         setStatus("connected");
         showTransport(manager.engine.transport.name);
         chat.onConnected();
@@ -271,13 +466,23 @@
 
     socket.on("disconnect", function (reason) {
         showTransport("none");
-        setStatus(socket.active ? "reconnecting" : "disconnected", reason);
+        setStatus(notConnectedState(), reason);
         chat.onDisconnected();
     });
 
     socket.on("connect_error", function (error) {
-        var state = !socket.active ? "disconnected" : everConnected ? "reconnecting" : "connecting";
-        setStatus(state, error && error.message);
+        var found = refusalOf(error);
+        if (found) {
+            refused = found;
+        } else if (error && error.type === "TransportError" && !error.context) {
+            diagnose(); // a WebSocket's failure: no status, no body
+        }
+        if (!found && error && error.type === "TransportError" && typeof error.description === "number") {
+            refused = null; // nothing answered this time: the gateway is down, not refusing
+        }
+        showRefusal();
+        setStatus(notConnectedState(), error && error.message);
+        showRetry();
     });
 
     // --- The original demo: sendMessage -> helloBack, with the round trip ----------------
@@ -286,7 +491,6 @@
 
     view.hello.addEventListener("click", function () {
         setText(view.reply, "");
-        setText(view.rtt, "");
         helloSentAt = now();
         socket.emit("sendMessage", { message: "Hello" });
     }, false);
@@ -295,11 +499,22 @@
         setText(view.reply, data && data.message ? String(data.message) : "");
         if (helloSentAt !== null) {
             setText(view.rtt, (now() - helloSentAt) + " ms");
+            show(view.roundTrip, true);
             helloSentAt = null;
         }
     });
 
     // --- The chat --------------------------------------------------------------------------
+
+    /** How long to wait before the same request again: the ack's `retry_after`, else `fallback`. */
+    function retryAfterMs(ack, fallback) {
+        var seconds = ack && ack.error && ack.error.retry_after;
+        return typeof seconds === "number" && seconds >= 0 ? Math.ceil(seconds * 1000) + 50 : fallback;
+    }
+
+    function seconds(ms) {
+        return (Math.round(ms / 100) / 10) + " s";
+    }
 
     function errorText(ack) {
         var error = ack && ack.error;
@@ -334,6 +549,20 @@
         element.className = className;
         element.setAttribute("dir", "auto");
         element.appendChild(document.createTextNode(text));
+        return element;
+    }
+
+    /**
+     * One message: name and text isolated, the time (or what keeps it from being stored) last.
+     * Screen readers hear "Alice: Hi Bob, 12:03" from the visually hidden punctuation.
+     */
+    function messageItem(name, text, time) {
+        var element = document.createElement("li");
+        element.appendChild(isolated("name", name));
+        element.appendChild(span("visually-hidden", ": "));
+        element.appendChild(isolated("text", text));
+        element.appendChild(span("visually-hidden", ", "));
+        element.appendChild(span("time", time));
         return element;
     }
 
@@ -379,14 +608,18 @@
         chat.showMembers([]);
     };
 
-    chat.showMembers = function (members) {
+    /** The member list; `stale` while disconnected (it was true when the connection dropped). */
+    chat.showMembers = function (members, stale) {
         chat.members = members ? members.slice(0) : [];
         chat.members.sort();
-        setText(view.members, "");
+        chat.membersStale = !!stale;
+        view.members.className = stale ? "members stale" : "members";
+        view.members.textContent = "";
         if (!chat.members.length) {
             return;
         }
-        view.members.appendChild(document.createTextNode("In the room: "));
+        view.members.appendChild(document.createTextNode(stale ? "In the room when the connection dropped: " :
+            "In the room: "));
         for (var i = 0; i < chat.members.length; i++) {
             if (i > 0) {
                 view.members.appendChild(document.createTextNode(", "));
@@ -397,6 +630,9 @@
 
     /** A presence change: {room, joined: name} or {room, left: name}. */
     chat.presence = function (change) {
+        if (!chat.joined) {
+            return; // a change before the join's ack: the ack's list includes it
+        }
         var members = chat.members;
         if (typeof change.joined === "string" && members.indexOf(change.joined) === -1) {
             members = members.concat([change.joined]);
@@ -420,10 +656,7 @@
             element.parentNode.removeChild(element);
             element.className = "mine";
         } else {
-            element = document.createElement("li");
-            element.appendChild(isolated("name", String(message.name)));
-            element.appendChild(isolated("text", String(message.text)));
-            element.appendChild(span("time", ""));
+            element = messageItem(String(message.name), String(message.text), "");
         }
         element.setAttribute("data-id", String(message.id));
         setText(element.lastChild, formatTime(message.ts));
@@ -499,12 +732,9 @@
     };
 
     chat.showPending = function (item) {
-        var element = document.createElement("li");
+        var element = messageItem(chat.name, item.text, "sending");
         element.className = "mine pending";
         element.setAttribute("data-client-id", item.client_id);
-        element.appendChild(isolated("name", chat.name));
-        element.appendChild(isolated("text", item.text));
-        element.appendChild(span("time", "sending"));
         view.messages.appendChild(element);
         view.messages.scrollTop = view.messages.scrollHeight;
         chat.pending[item.client_id] = element;
@@ -516,6 +746,23 @@
         if (element) {
             element.className = "mine pending unavailable";
             setText(element.lastChild, "not stored yet, retrying: " + why);
+        }
+    };
+
+    /** Waiting for the gateway's rate limit: say so by the message, with when it goes again. */
+    chat.markWaiting = function (item, ms) {
+        var element = chat.pending[item.client_id];
+        if (element) {
+            element.className = "mine pending rate-limited";
+            setText(element.lastChild, "rate limited: sending again in " + seconds(ms));
+        }
+    };
+
+    chat.markSending = function (item) {
+        var element = chat.pending[item.client_id];
+        if (element) {
+            element.className = "mine pending";
+            setText(element.lastChild, "sending");
         }
     };
 
@@ -544,11 +791,13 @@
             }
             chat.filling = false;
             if (ack && ack.error && ack.error.code === "rate_limited") {
+                var wait = retryAfterMs(ack, RATE_LIMIT_RETRY_MS);
+                notify("Joining " + room + ": rate limited, trying again in " + seconds(wait) + ".");
                 setTimeout(function () {
                     if (joinedOn === connection && room === chat.room && !chat.joined) {
                         chat.join();
                     }
-                }, RATE_LIMIT_RETRY_MS);
+                }, wait);
                 return;
             }
             if (!ack || !ack.ok) {
@@ -608,7 +857,13 @@
                 setTimeout(chat.flush, chat.retryDelay);
                 return;
             } else if (code === "rate_limited") {
-                setTimeout(chat.flush, RATE_LIMIT_RETRY_MS);
+                // Nothing was stored: it goes again, same client_id, once the gateway's bucket allows.
+                var wait = retryAfterMs(ack, RATE_LIMIT_RETRY_MS);
+                chat.markWaiting(item, wait);
+                setTimeout(function () {
+                    chat.markSending(item);
+                    chat.flush();
+                }, wait);
                 return;
             } else if (code === "not_in_room") {
                 chat.joined = false;
@@ -642,6 +897,7 @@
 
     chat.onDisconnected = function () {
         chat.joined = false;
+        chat.showMembers(chat.members, true); // presence changes are missed until the rejoin's ack
     };
 
     socket.on("message", function (message) {

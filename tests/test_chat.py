@@ -95,6 +95,7 @@ def test_join_and_leave_are_rate_limited_per_connection(start_gateway):
         acks = [ann.join(room), ann.call("leave", {"room": room}), ann.join(room), ann.join(room)]
         assert [a["ok"] for a in acks[:3]] == [True, True, True]
         assert acks[3]["error"]["code"] == "rate_limited" and "retry" in acks[3]["error"]["message"]
+        assert 0 < acks[3]["error"]["retry_after"] <= 1  # joins_per_second 1: the wait, in seconds
         assert bob.join(room)["ok"], "another connection has its own bucket"
         assert ann.say(room, "messages have their own limit")["ok"]
         wait_for(lambda: ann.call("leave", {"room": room})["ok"], seconds=5)

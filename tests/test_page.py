@@ -248,19 +248,24 @@ def test_es5_check_catches_modern_code(tmp_path):
     ]
 
 
-def test_the_page_fits_a_phone(worker_role, contexts):
+@pytest.mark.parametrize("size", [(360, 740), (375, 667)])
+def test_the_page_fits_a_phone(worker_role, contexts, size):
+    width, height = size
     phone = contexts(
-        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2
+        viewport={"width": width, "height": height}, is_mobile=True, has_touch=True, device_scale_factor=2
     )
     page = ChatPage(phone, worker_role.url)
     page.join("ann", new_room())
     page.send("hello from a phone")
     page.wait_texts(["hello from a phone"])
     assert page.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.page.evaluate("window.scrollY") == 0
     for element_id in ("status", "transport", "hello", "name", "room", "join", "text", "send", "messages"):
         box = page.page.locator(f"#{element_id}").bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, element_id
-    page.screenshot("phone-worker-role")
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, element_id
+        # Everything down to the message box and its button is on the first screen, unscrolled.
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, element_id
+    page.screenshot(f"phone-{width}x{height}-worker-role")
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -39,7 +39,7 @@ def test_a_proxy_that_refuses_the_upgrade_falls_back_and_a_reload_skips_websocke
         page.page.reload()
         assert page.connected_after_ms() < FALLBACK_MS
         assert page.text("transport") == "polling"
-        assert "WebSocket failed earlier in this browser session" in page.text("notice")
+        assert page.text("transport-why").startswith("remembered from a failed WebSocket")
         assert page.say_hello()[0] == HELLO
         assert proxy.refused_upgrades == 1
         assert len(page.websockets) == 1 and len(page.console_errors) == 1
