@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, render_template, send_from_directory
 
@@ -32,7 +33,6 @@ PAGE_POLICY = (
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
@@ -41,11 +41,24 @@ PAGE_POLICY = (
 FRAME_OPTIONS = {("'none'",): "DENY", ("'self'",): "SAMEORIGIN"}
 
 
+def connect_sources(profile: Profile) -> list[str]:
+    """Where the page may fetch or connect: its own origin, and the sign-in endpoint's if elsewhere."""
+    sources = ["'self'"]
+    token_url = urlsplit(profile.auth_token_url)
+    if token_url.scheme in ("http", "https") and token_url.netloc:
+        sources.append(f"{token_url.scheme}://{token_url.netloc}")
+    return sources
+
+
 def security_headers(profile: Profile) -> dict[str, str]:
     """The headers every page, script, style and JSON answer of the gateway carries."""
     headers = {
         "Content-Security-Policy": "; ".join(
-            (*PAGE_POLICY, "frame-ancestors " + " ".join(profile.frame_ancestors))
+            (
+                *PAGE_POLICY,
+                "connect-src " + " ".join(connect_sources(profile)),
+                "frame-ancestors " + " ".join(profile.frame_ancestors),
+            )
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",

@@ -107,7 +107,7 @@ def test_a_refused_token_is_said_and_not_retried_forever(start_gateway, contexts
     forged = mint("forged-" + "f" * 32, "alice", ttl=600, audience="rolegate-tests")
     page = ChatPage(contexts(), f"{gateway.url}/#token={forged}")
     expect(page.page.locator("#notice")).to_contain_text("Not signed in", timeout=10_000)
-    page.wait_status("disconnected")
+    page.wait_status("refused")  # the page says the server refused it, and why (#refusal)
     attempts = len(socketio_requests(page))
     page.page.wait_for_timeout(3000)
     assert len(socketio_requests(page)) == attempts

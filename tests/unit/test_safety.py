@@ -235,3 +235,18 @@ def test_x_forwarded_port_does_not_change_the_host():
     )
     status, seen, _ = through(WORKER, env)
     assert status == "200 OK" and seen["HTTP_HOST"] == "chat.example.com"
+
+
+def test_the_page_may_fetch_its_sign_in_endpoint_on_another_origin_and_nothing_else():
+    from config import load_profile
+    from page import security_headers
+
+    plain = security_headers(load_profile("worker-role", environ={}))["Content-Security-Policy"]
+    assert "connect-src 'self';" in plain
+    elsewhere = load_profile(
+        "worker-role", environ={}, settings={"auth_token_url": "https://www.example.com:8443/chat-token"}
+    )
+    csp = security_headers(elsewhere)["Content-Security-Policy"]
+    assert "connect-src 'self' https://www.example.com:8443;" in csp
+    same_site = load_profile("worker-role", environ={}, settings={"auth_token_url": "/chat-token"})
+    assert "connect-src 'self';" in security_headers(same_site)["Content-Security-Policy"]
