@@ -248,6 +248,23 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
+def contexts(browser) -> Iterator:  # noqa: ANN001
+    """``contexts(websocket=True)`` opens fresh browser contexts, closed after the test."""
+    from chat_page import open_context
+
+    opened = []
+
+    def open_one(**options):  # noqa: ANN003, ANN202
+        context = open_context(browser, **options)
+        opened.append(context)
+        return context
+
+    yield open_one
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
 def start_nginx(tmp_path: Path) -> Iterator:
     """Start nginx on a deploy/nginx template: ``start_nginx('websocket.conf', gateway=..., ...)``."""
     from hosts import Nginx

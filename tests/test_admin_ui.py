@@ -11,7 +11,7 @@ import json
 
 import pytest
 import socketio
-from chat_page import ARTIFACTS, ChatPage, open_context
+from chat_page import ARTIFACTS, ChatPage
 from playwright.sync_api import expect
 from wire import get
 
@@ -25,20 +25,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
   window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
 });
 """
-
-
-@pytest.fixture
-def contexts(browser):
-    opened = []
-
-    def open_one(**options):  # noqa: ANN003
-        context = open_context(browser, **options)
-        opened.append(context)
-        return context
-
-    yield open_one
-    for context in opened:
-        context.close()
 
 
 def log_in(page, url: str, password: str = PASSWORD) -> None:  # noqa: ANN001 (playwright Page)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from chat_client import wait_for
-from chat_page import ChatPage, open_context
+from chat_page import ChatPage
 from conftest import free_port
 from playwright.sync_api import expect
 from test_auth import JWT, SECRET
@@ -50,20 +49,6 @@ class TokenServer:
 
     def stop(self) -> None:
         self.httpd.shutdown()
-
-
-@pytest.fixture
-def contexts(browser) -> Iterator:
-    made = []
-
-    def open_one(**options):  # noqa: ANN003
-        context = open_context(browser, **options)
-        made.append(context)
-        return context
-
-    yield open_one
-    for context in made:
-        context.close()
 
 
 def new_room() -> str:

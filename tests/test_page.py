@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 from chat_client import ChatUser, new_room
-from chat_page import ChatPage, open_context
+from chat_page import ChatPage
 from conftest import ROOT
 from playwright.sync_api import expect
 
@@ -33,21 +33,6 @@ XSS = "<img src=x onerror=alert(1)>"
 def gateway(request: pytest.FixtureRequest):
     """The module's gunicorn gateway for each built-in profile (conftest's web_role, worker_role)."""
     return request.getfixturevalue(request.param.replace("-", "_"))
-
-
-@pytest.fixture
-def contexts(browser):
-    """``contexts(websocket=True)`` opens fresh browser contexts, closed after the test."""
-    opened = []
-
-    def open_one(**options):  # noqa: ANN003
-        context = open_context(browser, **options)
-        opened.append(context)
-        return context
-
-    yield open_one
-    for context in opened:
-        context.close()
 
 
 def profile_of(gateway) -> str:  # noqa: ANN001

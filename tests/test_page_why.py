@@ -14,25 +14,11 @@ import uuid
 import pytest
 from blocking_proxy import UpgradeBlockingProxy
 from chat_client import ChatUser
-from chat_page import ChatPage, open_context
+from chat_page import ChatPage
 from other_origin import OtherOrigin
 from playwright.sync_api import expect
 
 HELLO = "Hello back!"
-
-
-@pytest.fixture
-def contexts(browser):
-    opened = []
-
-    def open_one(**options):  # noqa: ANN003
-        context = open_context(browser, **options)
-        opened.append(context)
-        return context
-
-    yield open_one
-    for context in opened:
-        context.close()
 
 
 def new_room() -> str:
