@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 
 import pytest
 from chat_page import ChatPage, open_context
@@ -98,6 +99,10 @@ def test_pages_on_two_processes_chat_through_sticky_sid_routing(
         pages.append(page)
         if "user connected" in g1.log() and "user connected" in g2.log():
             break
+        # nginx spreads requests without a sid round-robin: a page's own requests (the page, its
+        # scripts, the handshake) may be an even number, which would send every handshake to the
+        # same process. One more request shifts the turn.
+        urllib.request.urlopen(front.url + "/healthz", timeout=5).close()
     assert "user connected" in g1.log() and "user connected" in g2.log()
     names = [f"user{i}" for i in range(len(pages))]
     for page, name in zip(pages, names, strict=True):
