@@ -6,6 +6,8 @@ import json
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import socketio
@@ -55,3 +57,21 @@ def node_policy_hello(url: str) -> dict:
     """The official socket.io-client connecting as the page does, with the gateway's /policy."""
     done = subprocess.run(["node", str(NODE_POLICY), url], capture_output=True, text=True, timeout=30)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def api_request(
+    url: str, method: str, path: str, body: object = None, key: str | None = None
+) -> tuple[int, dict]:
+    """One call of the gateway's server API (``/api/...``) with its bearer key: (status, JSON body)."""
+    request = urllib.request.Request(url + path, method=method)
+    if key is not None:
+        request.add_header("Authorization", f"Bearer {key}")
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, data, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

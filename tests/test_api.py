@@ -3,13 +3,13 @@ gunicorn processes sharing one Redis, and a message posted through it reaching c
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from clients import api_request
 from conftest import Gateway, RedisServer, procfile_command
 from openapi_spec_validator import validate
 from test_auth import SECRET, Client, new_room, token
@@ -24,18 +24,7 @@ JWT = {
 
 
 def api(url: str, method: str, path: str, body: object = None, key: str | None = API_KEY) -> tuple[int, dict]:
-    request = urllib.request.Request(url + path, method=method)
-    if key is not None:
-        request.add_header("Authorization", f"Bearer {key}")
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, data, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return api_request(url, method, path, body, key)
 
 
 @pytest.fixture(scope="module")

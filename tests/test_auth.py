@@ -11,6 +11,7 @@ import jwt
 import pytest
 import socketio
 from chat_client import wait_for
+from clients import api_request
 from conftest import Gateway, procfile_command
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -257,25 +258,12 @@ def test_one_user_whose_name_changed_between_tokens_gets_their_resend_acked(conn
 
 
 def test_a_messages_sub_is_in_the_join_replay_and_the_api(start_gateway):
-    import json
-    import urllib.error
-    import urllib.request
 
     key = "api-key-" + "s" * 24
     server = start_gateway(GATEWAY_AUTH="jwt", GATEWAY_AUTH_SECRET=SECRET, GATEWAY_API_KEY=key)
 
     def api(method: str, path: str, body: object = None) -> tuple[int, dict]:
-        request = urllib.request.Request(server.url + path, method=method)
-        request.add_header("Authorization", f"Bearer {key}")
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, data, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+        return api_request(server.url, method, path, body, key)
 
     room = new_room()
     mint_token = mint(SECRET, "user-42", ttl=600, name="Quinn")
