@@ -196,8 +196,9 @@ def install_websocket_driver(sio: Any, profile: Profile) -> None:
             if isinstance(inner, InlineWebSocket) and inner.budget is not None:
                 return handler(CheckedWebSocket(ws, inner.budget))
             turns = getattr(inner, "sock", None)
-            if inner is not None:
-                inner.max_message_size = max_bytes  # simple-websocket's name for the limit
+            if inner is not None and not isinstance(inner, InlineWebSocket):
+                # simple-websocket's name for the limit; the inline driver was given it when built.
+                inner.max_message_size = max_bytes
             if isinstance(turns, TakingTurns):
                 turns.websocket = inner
                 return handler(CheckedWebSocket(ws, turns.budget, turns))
