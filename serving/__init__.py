@@ -1,0 +1,24 @@
+"""The HTTP server under the gateway: gevent's pywsgi handler, made right for WebSockets and cheap.
+
+This package is the one place that overrides or reads pywsgi's undocumented handler names.
+``PYWSGI_NAMES`` lists them with the version pinned in requirements.txt; tests/unit/test_seam.py
+fails when a pinned gevent moves one.
+"""
+
+from __future__ import annotations
+
+#: (name on gevent.pywsgi.WSGIHandler, what we rely on), gevent 26.9.0.
+PYWSGI_NAMES: tuple[tuple[str, str], ...] = (
+    ("MessageClass", "overridden: reads the request's headers (http11.FastHeaders)"),
+    ("_headers", "overridden: the environ's HTTP_* keys (http11.FastHeaders)"),
+    ("_write_with_headers", "overridden: headers and a small body in one send (http11.FastResponses)"),
+    ("_sendall", "called to send, counting the response's length"),
+    ("_write", "called for a body too large for one send, or chunked"),
+    ("finalize_headers", "overridden: a Date header built once per second"),
+    ("provided_date", "set by start_response; a Date we add is noted there"),
+    ("response_use_chunked", "read: a chunked body is never sent with the headers"),
+    ("headers_sent", "set when the headers go out"),
+    ("_handle_client_error", "overridden: 431 for header floods (handler.ConnectionHygiene)"),
+    ("read_requestline", "overridden: the wait ends when the process drains (draining.py)"),
+    ("wsgi_input", "replaced on a closing connection, so no unread body is read out"),
+)

@@ -26,11 +26,10 @@ from gevent import Timeout
 from config.profile import Profile
 from ops.address import CONNECTION_SLOT, ConnectionSlot
 from seam.inline_ws import SOCKET_KEY
+from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses
 
 log = logging.getLogger("rolegate.serving")
 
-#: What gevent's header parser puts in ``headers.status`` for a header line over 64 KiB.
-LINE_TOO_LONG = "Line too long"
 _HEADERS_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 )
@@ -112,7 +111,7 @@ class ConnectionHygiene:
             timer = self._idle_timer = Timeout(self.keepalive_timeout)
         timer.start()
         try:
-            return bool(self.rfile.peek(1))
+            return bool(self._first_bytes())
         except Timeout as expired:
             if expired is not timer:
                 raise
@@ -126,6 +125,10 @@ class ConnectionHygiene:
             return False
         finally:
             timer.cancel()
+
+    def _first_bytes(self) -> bytes:
+        """The next request's first bytes, without taking them (waits for them; b"" at the end)."""
+        return self.rfile.peek(1)
 
     def _peer(self) -> str:
         address = self.client_address
@@ -232,7 +235,13 @@ def standalone_handler(profile: Profile) -> type:
     from serving.turns import OneRequestPerTurn
 
     class Handler(
-        OneRequestPerTurn, CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, WSGIHandler
+        OneRequestPerTurn,
+        CloseIdleWhenDraining,
+        WebSocketHandover,
+        ConnectionHygiene,
+        FastHeaders,
+        FastResponses,
+        WSGIHandler,
     ):
         pass
 

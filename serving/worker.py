@@ -15,10 +15,19 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGISe
 from serving.accepting import AcceptBackoff
 from serving.draining import CloseIdleWhenDraining
 from serving.handler import ConnectionHygiene, WebSocketHandover, configured
+from serving.http11 import FastHeaders, FastResponses
 from serving.turns import OneRequestPerTurn
 
 
-class Handler(OneRequestPerTurn, CloseIdleWhenDraining, WebSocketHandover, ConnectionHygiene, PyWSGIHandler):
+class Handler(
+    OneRequestPerTurn,
+    CloseIdleWhenDraining,
+    WebSocketHandover,
+    ConnectionHygiene,
+    FastHeaders,
+    FastResponses,
+    PyWSGIHandler,
+):
     """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
 
 

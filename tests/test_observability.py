@@ -169,8 +169,8 @@ def test_json_logs_every_line_with_fields_and_one_access_line_per_request(start_
     assert refusal["address"] == "127.0.0.1"
     connected = next(line for line in lines if line["msg"].startswith("user connected"))
     assert connected["transport"] == "polling" and connected["sid"]
-    # python-engineio logs its first unknown sid per process at ERROR and later ones at INFO (below our level);
-    # the polling client's own close may be that first one, so any unknown-sid line proves the logger is wired.
+    # python-engineio logs its first unknown sid per process at ERROR, later ones at INFO (below our
+    # level); the polling client's own close may be that first one: any such line shows the logger.
     assert any(line["msg"].startswith("Invalid session") for line in lines)
 
     access = [line for line in lines if line["logger"] == "gunicorn.access"]

@@ -16,6 +16,7 @@ import socketio
 from engineio import socket as engineio_socket
 
 from seam import PRIVATE_NAMES
+from serving import PYWSGI_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,3 +63,12 @@ def test_only_the_seam_touches_the_libraries_internals():
             if isinstance(node, ast.Attribute) and node.attr in private:
                 found.append(f"{relative}:{node.lineno} .{node.attr}")
     assert not found, found
+
+
+@pytest.mark.parametrize(("name", "why"), PYWSGI_NAMES, ids=[name for name, _ in PYWSGI_NAMES])
+def test_the_pinned_pywsgi_still_has_it(name, why):
+    from gevent.pywsgi import WSGIHandler
+
+    assert hasattr(WSGIHandler, name), (
+        f"gevent.pywsgi.WSGIHandler has no {name} any more ({why}): see serving/"
+    )

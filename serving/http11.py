@@ -1,0 +1,176 @@
+"""The per-request HTTP/1.1 work pywsgi does in pure Python, done with less: headers in, response out.
+
+Under long-polling every round trip is two HTTP requests, and py-spy put half of the worker's
+time in pywsgi (bench/RESULTS.md, "Toward Node"). Three pieces of it were avoidable:
+- **Header parsing.** pywsgi hands the header block to the standard library's e-mail parser
+  (``http.client.parse_headers``, a feed parser built for MIME), then turns the fields back into
+  ``"Name: value\\r\\n"`` strings to split them again for the environ. ``RequestHeaders`` reads the
+  lines straight off the connection, once, and is stricter than the e-mail parser: a line without
+  a colon, a name with spaces, or an obsolete folded line is a 400 (RFC 9112 5.1, 5.2), as nginx
+  answers them.
+- **Two sends per response.** pywsgi sends the status line and headers, then the body, in two
+  system calls (and two passes through gevent's send path). ``FastResponses`` sends a body of up
+  to ``ONE_SEND_LIMIT`` bytes with its headers in one.
+- **The Date header**, formatted with ``time.gmtime`` and ``%`` for every response, is built
+  once per second.
+
+Mixed into the handler before pywsgi's (serving/worker.py, serving/handler.py). The pywsgi names
+it overrides or reads are listed in ``serving.PYWSGI_NAMES`` and checked by tests/unit/test_seam.py.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from gevent.pywsgi import format_date_time
+
+#: The header parser's limits, as the standard library's (http.client): past them a request gets 431.
+MAX_HEADER_LINE = 65536
+MAX_HEADERS = 100
+#: What pywsgi's header object says in ``status`` for a header line over MAX_HEADER_LINE.
+LINE_TOO_LONG = "Line too long"
+#: A response body up to this size goes out with its headers in one send.
+ONE_SEND_LIMIT = 64 * 1024
+
+_END_OF_HEADERS = (b"\r\n", b"\n", b"")
+_NOT_IN_ENVIRON_AS_HTTP = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
+class MalformedHeader(ValueError):
+    """A header line HTTP/1.1 does not allow; pywsgi answers a ValueError with 400."""
+
+
+class RequestHeaders:
+    """A request's header fields as pywsgi's handler and gunicorn's access log read them."""
+
+    __slots__ = ("fields", "_first", "status")
+
+    def __init__(self) -> None:
+        #: (name, value) in arrival order, names as sent, values without surrounding blanks.
+        self.fields: list[tuple[str, str]] = []
+        self._first: dict[str, str] = {}  # lower-case name -> first value
+        self.status = ""  # LINE_TOO_LONG when a line was over the limit (pywsgi's convention)
+
+    @classmethod
+    def read(cls, rfile: Any) -> RequestHeaders:
+        """Read header lines up to the blank line; raise on a malformed one or past MAX_HEADERS."""
+        headers = cls()
+        fields, first = headers.fields, headers._first
+        readline = rfile.readline
+        while True:
+            line = readline(MAX_HEADER_LINE + 1)
+            if len(line) > MAX_HEADER_LINE:
+                headers.status = LINE_TOO_LONG
+                return headers
+            if line in _END_OF_HEADERS:
+                return headers
+            if len(fields) == MAX_HEADERS:
+                raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+            name, colon, value = line.decode("latin-1").partition(":")
+            if not colon or not name or name != name.strip() or " " in name or "\t" in name:
+                raise MalformedHeader(f"malformed header line {line[:80]!r}")
+            value = value.strip(" \t\r\n")
+            fields.append((name, value))
+            first.setdefault(name.lower(), value)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._first.get(name.lower(), default)
+
+    getheader = get
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._first
+
+    def __delitem__(self, name: str) -> None:
+        lower = name.lower()
+        self._first.pop(lower, None)
+        self.fields = [(n, v) for n, v in self.fields if n.lower() != lower]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.fields)
+
+    @property
+    def typeheader(self) -> str | None:
+        return self._first.get("content-type")
+
+    @property
+    def headers(self) -> Iterator[str]:
+        """The fields as pywsgi's header object gives them: ``"Name: value\\r\\n"``."""
+        return (f"{name}: {value}\r\n" for name, value in self.fields)
+
+
+class FastHeaders:
+    """Mixin for a pywsgi handler: parse headers with ``RequestHeaders``, and put them in the environ."""
+
+    headers: Any
+
+    def MessageClass(self, rfile: Any, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
+        return RequestHeaders.read(rfile)
+
+    def _headers(self) -> Iterator[tuple[str, str]]:
+        """The environ's HTTP_* keys; a name with ``_`` is dropped, as pywsgi does (no spoofed keys)."""
+        for name, value in self.headers.fields:
+            if "_" in name:
+                continue
+            key = name.replace("-", "_").upper()
+            if key not in _NOT_IN_ENVIRON_AS_HTTP:
+                yield "HTTP_" + key, value
+
+
+class _DateHeader:
+    """The Date header's value, formatted once per second."""
+
+    __slots__ = ("second", "value")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.value = b""
+
+    def now(self) -> bytes:
+        second = int(time.time())
+        if second != self.second:
+            self.value = format_date_time(second)
+            self.second = second
+        return self.value
+
+
+_DATE = _DateHeader()
+
+
+class FastResponses:
+    """Mixin for a pywsgi handler: status, headers and a small body in one send; a cached Date."""
+
+    status: bytes
+    response_headers: list
+    response_use_chunked: bool
+    provided_date: Any
+    code: int
+    headers_sent: bool
+
+    def finalize_headers(self) -> None:
+        if self.provided_date is None:
+            self.provided_date = _DATE.now()
+            self.response_headers.append((b"Date", self.provided_date))
+        super().finalize_headers()  # type: ignore[misc]  # sees a date: adds none of its own
+
+    def _write_with_headers(self, data: bytes) -> None:
+        self.headers_sent = True
+        self.finalize_headers()
+        head = bytearray(b"HTTP/1.1 ")
+        head += self.status
+        head += b"\r\n"
+        for name, value in self.response_headers:
+            head += name
+            head += b": "
+            head += value
+            head += b"\r\n"
+        head += b"\r\n"
+        if data and not self.response_use_chunked and len(data) <= ONE_SEND_LIMIT:
+            head += data
+            self._sendall(head)  # type: ignore[attr-defined]
+            return
+        self._sendall(head)  # type: ignore[attr-defined]
+        self._write(data)  # type: ignore[attr-defined]
