@@ -18,6 +18,7 @@ def register(sio: socketio.Server) -> None:
 
     @sio.on("sendMessage")
     def send_message(sid: str, *args: object) -> None:  # any arguments: the demo ignores them
-        log.debug("user sid %s sent sendMessage over %s", sid, sio.transport(sid))
+        if log.isEnabledFor(logging.DEBUG):  # the transport lookup is not free
+            log.debug("user sid %s sent sendMessage over %s", sid, sio.transport(sid))
         metrics.count_event("sendMessage")
         sio.emit("helloBack", HELLO_BACK, to=sid)

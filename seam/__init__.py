@@ -22,6 +22,8 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("socketio.Server", "_handle_event", "overridden: refuse an event packet of the wrong shape"),
     ("socketio.Server", "_handle_eio_message", "overridden: answer bad packets and failed handlers"),
     ("socketio.Server", "_trigger_event", "overridden: tell a handler's exception from a bad packet"),
+    ("socketio.Server", "_send_eio_packet", "overridden: an emit goes to the session directly"),
+    ("socketio.packet.Packet", "data_is_binary", "overridden: the same answer, without a list per level"),
     ("socketio.Server()", "_binary_packet", "a half-received binary packet, dropped with a bad one"),
     ("socketio.Server()", "packet_class", "replaced by CheckedPacket, to tell decode errors apart"),
     ("socketio.packet.Packet", "decode", "overridden in CheckedPacket"),
@@ -32,7 +34,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     # python-engineio 4.15.1: engineio.Server and its Socket
     ("engineio.Server()", "_async", "the async mode's driver table; its 'websocket' entry is replaced"),
     ("engineio.Server()", "sockets", "the session table: adoption, removal, counts, drain"),
-    ("engineio.Server", "_trigger_event", "called by GatewaySocket.close for the disconnect event"),
+    ("engineio.Server", "_trigger_event", "called by GatewaySocket: each message, and the disconnect event"),
     ("engineio.Server()", "reason", "disconnect reasons passed to close"),
     ("engineio.socket.Socket", "_websocket_handler", "overridden: the inline driver's read loop"),
     ("engineio.socket.Socket", "schedule_ping", "overridden: the next ping is a timer"),
