@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import socketio
 from socketio import packet
 
@@ -52,22 +53,32 @@ class Refusal:
         self.message = message
 
 
+def _holds_bytes(data: Any) -> bool:
+    if isinstance(data, (bytes, bytearray)):
+        return True
+    if isinstance(data, list):
+        for item in data:
+            if _holds_bytes(item):
+                return True
+    elif isinstance(data, dict):
+        for item in data.values():
+            if _holds_bytes(item):
+                return True
+    return False
+
+
 class CheckedPacket(packet.Packet):
     """python-socketio's packet, whose decoding failures are told apart from handler failures."""
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:
-        """Whether ``data`` holds bytes anywhere: as python-socketio's, which builds a list per
-        level and never stops early (run for every packet built, 2-3% of WebSocket time)."""
-        kind = data.__class__
-        if kind is str or kind is int or kind is float or kind is bool or data is None:
-            return False
-        if isinstance(data, (bytes, bytearray)):
-            return True
-        if isinstance(data, list):
-            return any(cls.data_is_binary(item) for item in data)
-        if isinstance(data, dict):
-            return any(cls.data_is_binary(item) for item in data.values())
+        """Whether ``data`` holds bytes anywhere, as python-socketio's answers it, for every packet
+        built. Theirs builds a list per level and never stops early (2 us for a small event);
+        orjson refuses bytes, so a value it encodes has none (0.2 us), and the rest is walked."""
+        try:
+            orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return _holds_bytes(data)
         return False
 
     def decode(self, encoded_packet: Any) -> Any:

@@ -43,3 +43,24 @@ def test_polling_payloads_that_are_refused_say_why(body, problem):
 )
 def test_polling_payloads_that_decode(body):
     assert polling_payload_problem(body) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "text",
+        ["event", {"message": "hi"}],
+        ["event", {"nested": [1, 2.5, True, None, {"deep": b"bytes"}]}],
+        ["event", bytearray(b"raw")],
+        ["event", 2**70],  # orjson refuses it: the walk decides
+        ["event", {"big": 2**70, "blob": b"x"}],
+        {1: "non-string key"},
+    ],
+)
+def test_checked_packets_find_bytes_as_python_socketio_does(data):
+    from socketio.packet import Packet
+
+    from seam.server import CheckedPacket
+
+    assert CheckedPacket.data_is_binary(data) is Packet.data_is_binary(data)
