@@ -109,3 +109,24 @@ def test_the_gate_answers_json_with_code_message_and_profile():
     assert "websocket is not allowed (transports: polling)" in body["message"]
     assert not passed
     assert gate(request(), start_response) == [b"ok"] and passed
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "EIO=4&transport=polling&t=PxYz&sid=abc",
+        "transport=websocket&transport=polling",
+        "%74ransport=websocket&sid=a%2Bb",
+        "j&EIO=3",
+        "j=0&&sid=",
+        "name=two+words&x=%zz&=empty-name",
+        "sid=%E2%82%AC&bad=%ff",
+    ],
+)
+def test_the_gate_reads_the_query_as_python_engineio_does(query):
+    from urllib.parse import parse_qs
+
+    from transports import first_values
+
+    assert first_values(query) == {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}

@@ -81,8 +81,13 @@ class _Handler(FastHeaders, FastResponses, WSGIHandler):
         self.request_version = "HTTP/1.1"
         self.response_length = 0
 
+        sent = self.sent
+
         class Sock:
-            sendall = self.sent.append
+            @staticmethod
+            def send(data: bytes) -> int:
+                sent.append(bytes(data))
+                return len(data)
 
         self.socket = Sock()
 
@@ -120,3 +125,24 @@ def test_a_large_or_chunked_body_goes_after_its_headers():
 def test_a_date_given_by_the_application_is_kept():
     sent = respond(b"", headers=[("Date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("Content-Length", "0")])
     assert bytes(sent[0]).count(b"Date:") == 1
+
+
+def test_what_one_send_leaves_goes_through_sendall_and_the_length_counts_all():
+    handler = _Handler()
+    sent: list[bytes] = []
+
+    class SlowSock:
+        @staticmethod
+        def send(data: bytes) -> int:
+            sent.append(bytes(data[:10]))
+            return 10
+
+        @staticmethod
+        def sendall(data: memoryview) -> None:
+            sent.append(bytes(data))
+
+    handler.socket = SlowSock()
+    handler.start_response("200 OK", [("Content-Length", "5")])
+    handler.write(b"hello")
+    assert b"".join(sent).endswith(b"\r\n\r\nhello") and len(sent) == 2
+    assert handler.response_length == len(b"".join(sent))
