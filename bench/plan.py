@@ -20,7 +20,7 @@ class Step:
     @property
     def label(self) -> str:
         if self.kind == "storm":
-            return f"storm {self.clients} websocket clients, {self.rooms} rooms"
+            return f"storm ws {self.clients} clients, {self.rooms} rooms"
         if self.kind == "flood":
             return f"flood {self.transport}, {self.clients} clients beside it"
         if self.kind in ("idle", "capacity"):
