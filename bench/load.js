@@ -346,13 +346,27 @@ async function storm() {
   const prefix = config.roomPrefix || `storm-${process.pid}`;
   const timeoutMs = config.timeoutMs || 10000;
   const sockets = await connectMany("websocket", config.clients, stats, true);
-  const join = (socket, i) =>
+  const sample = (text) => {
+    if (stats.errorSamples.length < 5) stats.errorSamples.push(text);
+  };
+  const join = (socket, i, when) =>
     socket
       .timeout(timeoutMs)
       .emitWithAck("join", { room: `${prefix}-${i % rooms}`, name: `storm${i}` })
-      .then((ack) => Boolean(ack && ack.ok === true))
-      .catch(() => false);
-  let joinErrors = (await Promise.all(sockets.map(join))).filter((ok) => !ok).length;
+      .then((ack) => {
+        if (ack && ack.ok === true) return true;
+        sample(`${when} join: ${JSON.stringify(ack)}`);
+        return false;
+      })
+      .catch((err) => {
+        sample(`${when} join: ${(err && err.message) || err}`);
+        return false;
+      });
+  // Joins before the drop, in full: a refused first join is an error of its own, not the storm's.
+  const firstJoinErrors = (await Promise.all(sockets.map((s, i) => join(s, i, "first")))).filter(
+    (ok) => !ok,
+  ).length;
+  let joinErrors = 0;
   await phase("joined", { connected: sockets.length });
 
   let dropped = false;
@@ -365,7 +379,7 @@ async function storm() {
   const everyoneBack = new Promise((resolve) => (allBack = resolve));
   const failed = (what) => (err) => {
     reconnectErrors += 1;
-    if (stats.errorSamples.length < 5) stats.errorSamples.push(`${what}: ${(err && err.message) || err}`);
+    sample(`${what}: ${(err && err.message) || err}`);
   };
   sockets.forEach((socket, i) => {
     socket.io.on("reconnect_attempt", () => (attempts += 1));
@@ -374,7 +388,7 @@ async function storm() {
     socket.on("connect", () => {
       if (!dropped || socket.rejoined) return;
       socket.closingOnPurpose = false; // from here on, a disconnect is a drop again
-      join(socket, i).then((ok) => {
+      join(socket, i, "re").then((ok) => {
         if (!ok) {
           joinErrors += 1;
           return;
@@ -401,7 +415,7 @@ async function storm() {
   await phase("back", { back, seconds: elapsedS });
   closeAll(sockets);
   const leftBehind = sockets.length - back;
-  if (leftBehind && stats.errorSamples.length < 5) stats.errorSamples.push(`${leftBehind} left behind`);
+  if (leftBehind) sample(`${leftBehind} left behind`);
   return {
     clients: config.clients,
     connected: sockets.length,
@@ -410,9 +424,13 @@ async function storm() {
     seconds: Math.round(elapsedS * 1000) / 1000,
     connectsPerS: Math.round(back / elapsedS),
     reconnectAttempts: attempts,
+    reconnectErrors,
+    firstJoinErrors,
+    rejoinErrors: joinErrors,
     clientCpuPct,
     backMs: latencySummary(backMs),
-    errors: stats.connectErrors + stats.drops + joinErrors + reconnectErrors + leftBehind,
+    // A client whose rejoin failed is also left behind: counted once, as left behind.
+    errors: stats.connectErrors + stats.drops + firstJoinErrors + reconnectErrors + leftBehind,
     errorSamples: stats.errorSamples,
   };
 }

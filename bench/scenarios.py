@@ -137,6 +137,9 @@ SUMMED = {
     "rejoined",
     "leftBehind",
     "reconnectAttempts",
+    "reconnectErrors",
+    "firstJoinErrors",
+    "rejoinErrors",
 }
 LATENCIES = ("rttMs", "latencyMs", "backMs")
 
