@@ -4,6 +4,9 @@
 // Prints JSON lines on stdout: {"phase": ...} lines while it runs (the idle scenario
 // waits for a line on stdin after each phase, so the runner can read the server's RSS
 // at that point), then one {"result": {...}} line. Every loop is bounded in count and time.
+// The runner may start several of these on one scenario (bench/scenarios.py, --load-processes),
+// each with its share of the clients; with "returnSamples" each also returns its raw latencies,
+// which the runner merges before taking percentiles.
 "use strict";
 const http = require("http");
 const readline = require("readline");
@@ -11,12 +14,20 @@ const { io } = require("socket.io-client");
 
 const config = JSON.parse(process.argv[2]);
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, monotonic
+// ms since the epoch, sub-ms: comparable between load processes on one machine (fan-out latency).
+const epochNow = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // Browsers reuse polling connections (keep-alive); xmlhttprequest-ssl opens one per request otherwise.
 const pollingAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
 function emitLine(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+/** The last line, then exit once it is written: stdout to a pipe is asynchronous, and exiting
+ * at once would cut a long line (a result with its samples) at 64 KiB. */
+function emitLast(obj, code) {
+  process.stdout.write(JSON.stringify(obj) + "\n", () => process.exit(code));
 }
 
 const stdinLines = [];
@@ -51,17 +62,20 @@ function cpuPercent(since, elapsedS) {
 
 function latencySummary(values) {
   const sorted = Float64Array.from(values).sort();
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
+  const summary = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
+  // Raw values (0.01 ms) for the runner to merge with other load processes' before percentiles.
+  if (config.returnSamples) summary.values = Array.from(sorted, (v) => Math.round(v * 100) / 100);
+  return summary;
 }
 
-/** One client, connected on exactly one transport, never reconnecting. */
-function connectOne(transport, stats) {
+/** One client, connected on exactly one transport; reconnecting (library defaults) only if asked. */
+function connectOne(transport, stats, reconnection = false) {
   return new Promise((resolve) => {
     const options = {
       forceNew: true,
       transports: [transport],
       upgrade: false,
-      reconnection: false,
+      reconnection,
       timeout: config.connectTimeoutMs || 20000,
     };
     if (transport === "polling") options.agent = pollingAgent;
@@ -72,6 +86,7 @@ function connectOne(transport, stats) {
       socket.close();
       resolve(null);
     };
+    // Only the first connect: a reconnecting client's later errors are the storm's to count.
     socket.once("connect_error", fail);
     socket.once("connect", () => {
       socket.off("connect_error", fail);
@@ -87,14 +102,14 @@ function connectOne(transport, stats) {
 }
 
 /** Connect ``count`` clients, at most ``concurrency`` handshakes in flight. */
-async function connectMany(transport, count, stats) {
+async function connectMany(transport, count, stats, reconnection = false) {
   const sockets = [];
   let next = 0;
   const concurrency = Math.min(config.connectConcurrency || 100, count);
   const worker = async () => {
     while (next < count) {
       next += 1;
-      const socket = await connectOne(transport, stats);
+      const socket = await connectOne(transport, stats, reconnection);
       if (socket) sockets.push(socket);
     }
   };
@@ -185,6 +200,8 @@ async function roundtrip() {
 async function fanout() {
   const stats = newStats();
   const sockets = await connectMany(config.transport, config.receivers, stats);
+  // One room for every load process of the run (the runner names it): each counts what its
+  // receivers get from any sender, so the processes' deliveries add up.
   const room = config.room || `bench-${process.pid}`;
   let joinErrors = 0;
   await Promise.all(
@@ -198,8 +215,8 @@ async function fanout() {
         .catch(() => (joinErrors += 1)),
     ),
   );
-  const sentAt = new Map(); // client_id -> send time
-  const pending = new Map(); // client_id -> deliveries still expected
+  // client_id is "<pid>-<sequence>-<epoch ms sent>": any load process can time a delivery.
+  const pending = new Map(); // this process's client_id -> its receivers still to get it
   const latencies = [];
   let deliveries = 0;
   let ackErrors = 0;
@@ -208,13 +225,16 @@ async function fanout() {
   let onComplete = null;
   for (const socket of sockets) {
     socket.on("message", (msg) => {
-      const t0 = sentAt.get(msg && msg.client_id);
-      if (t0 === undefined) return;
+      const clientId = msg && msg.client_id;
+      if (typeof clientId !== "string") return;
+      const t0 = Number(clientId.split("-")[2]);
+      if (!Number.isFinite(t0)) return;
       if (measuring) {
         deliveries += 1;
-        latencies.push(now() - t0);
+        latencies.push(epochNow() - t0);
       }
-      const left = pending.get(msg.client_id) - 1;
+      if (!pending.has(clientId)) return; // another load process's message, or one given up on
+      const left = pending.get(clientId) - 1;
       pending.set(msg.client_id, left);
       if (left === 0 && onComplete) onComplete(msg.client_id);
     });
@@ -234,14 +254,14 @@ async function fanout() {
       return;
     }
     const sender = sockets[sequence % sockets.length];
-    const clientId = `${process.pid}-${sequence++}`;
-    sentAt.set(clientId, now());
+    const clientId = `${process.pid}-${sequence++}-${epochNow()}`;
     pending.set(clientId, sockets.length);
     inFlight.set(
       clientId,
       setTimeout(() => {
         timeouts += 1;
         inFlight.delete(clientId);
+        pending.delete(clientId);
         sendNext();
       }, timeoutMs),
     );
@@ -259,7 +279,6 @@ async function fanout() {
   onComplete = (clientId) => {
     clearTimeout(inFlight.get(clientId));
     inFlight.delete(clientId);
-    sentAt.delete(clientId);
     pending.delete(clientId);
     sendNext();
   };
@@ -313,18 +332,118 @@ async function idle() {
   };
 }
 
-const scenarios = { roundtrip, fanout, idle };
+/**
+ * Reconnect storm: ``clients`` WebSockets joined to ``rooms`` rooms, all dropped at once, then back
+ * through socket.io-client's own reconnection (default backoff: first try after 0.5-1.5 s) and
+ * rejoined. The drop closes every client's engine (its WebSocket) from this side: the Manager
+ * sees a transport close and reconnects, as after a network drop, and the server sees the
+ * connection end, the same for every server under test. Timed from the drop until every client
+ * is connected again and its join acknowledged (or ``stormTimeoutS``).
+ */
+async function storm() {
+  const stats = newStats();
+  const rooms = config.rooms || 50;
+  const prefix = config.roomPrefix || `storm-${process.pid}`;
+  const timeoutMs = config.timeoutMs || 10000;
+  const sockets = await connectMany("websocket", config.clients, stats, true);
+  const sample = (text) => {
+    if (stats.errorSamples.length < 5) stats.errorSamples.push(text);
+  };
+  const join = (socket, i, when) =>
+    socket
+      .timeout(timeoutMs)
+      .emitWithAck("join", { room: `${prefix}-${i % rooms}`, name: `storm${i}` })
+      .then((ack) => {
+        if (ack && ack.ok === true) return true;
+        sample(`${when} join: ${JSON.stringify(ack)}`);
+        return false;
+      })
+      .catch((err) => {
+        sample(`${when} join: ${(err && err.message) || err}`);
+        return false;
+      });
+  // Joins before the drop, in full: a refused first join is an error of its own, not the storm's.
+  const firstJoinErrors = (await Promise.all(sockets.map((s, i) => join(s, i, "first")))).filter(
+    (ok) => !ok,
+  ).length;
+  let joinErrors = 0;
+  await phase("joined", { connected: sockets.length });
+
+  let dropped = false;
+  let droppedAt = 0;
+  let back = 0;
+  let attempts = 0;
+  let reconnectErrors = 0;
+  const backMs = [];
+  let allBack = null;
+  const everyoneBack = new Promise((resolve) => (allBack = resolve));
+  const failed = (what) => (err) => {
+    reconnectErrors += 1;
+    sample(`${what}: ${(err && err.message) || err}`);
+  };
+  sockets.forEach((socket, i) => {
+    socket.io.on("reconnect_attempt", () => (attempts += 1));
+    socket.io.on("reconnect_error", failed("reconnect_error")); // refused or failed handshake
+    socket.on("connect_error", failed("connect_error")); // refused by the namespace (middleware)
+    socket.on("connect", () => {
+      if (!dropped || socket.rejoined) return;
+      socket.closingOnPurpose = false; // from here on, a disconnect is a drop again
+      join(socket, i, "re").then((ok) => {
+        if (!ok) {
+          joinErrors += 1;
+          return;
+        }
+        socket.rejoined = true;
+        back += 1;
+        backMs.push(now() - droppedAt);
+        if (back === sockets.length) allBack();
+      });
+    });
+  });
+  if (!sockets.length) allBack();
+
+  const cpu = process.cpuUsage();
+  droppedAt = now();
+  dropped = true;
+  for (const socket of sockets) {
+    socket.closingOnPurpose = true; // this disconnect is the storm, not an error
+    socket.io.engine.close();
+  }
+  await Promise.race([everyoneBack, sleep((config.stormTimeoutS || 60) * 1000)]);
+  const elapsedS = (now() - droppedAt) / 1000;
+  const clientCpuPct = cpuPercent(cpu, elapsedS);
+  await phase("back", { back, seconds: elapsedS });
+  closeAll(sockets);
+  const leftBehind = sockets.length - back;
+  if (leftBehind) sample(`${leftBehind} left behind`);
+  return {
+    clients: config.clients,
+    connected: sockets.length,
+    rejoined: back,
+    leftBehind,
+    seconds: Math.round(elapsedS * 1000) / 1000,
+    connectsPerS: Math.round(back / elapsedS),
+    reconnectAttempts: attempts,
+    reconnectErrors,
+    firstJoinErrors,
+    rejoinErrors: joinErrors,
+    clientCpuPct,
+    backMs: latencySummary(backMs),
+    // A client whose rejoin failed is also left behind: counted once, as left behind.
+    errors: stats.connectErrors + stats.drops + firstJoinErrors + reconnectErrors + leftBehind,
+    errorSamples: stats.errorSamples,
+  };
+}
+
+const scenarios = { roundtrip, fanout, idle, storm };
 
 (async () => {
   const hardStop = setTimeout(() => {
-    emitLine({ result: { error: "load generator ran past its time bound" } });
-    process.exit(2);
+    emitLast({ result: { error: "load generator ran past its time bound" } }, 2);
   }, (config.maxSeconds || 300) * 1000);
   const result = await scenarios[config.scenario]();
   clearTimeout(hardStop);
-  emitLine({ result });
-  process.exit(0);
+  emitLast({ result }, 0);
 })().catch((err) => {
-  emitLine({ result: { error: String((err && err.stack) || err) } });
-  process.exit(1);
+  emitLast({ result: { error: String((err && err.stack) || err) } }, 1);
 });

@@ -1,4 +1,4 @@
-"""Medians per scenario and target, and the gateway/baseline ratio of each figure (median of paired runs)."""
+"""Medians per scenario and target, and the gateway's ratio to each other server (median of paired runs)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,25 @@ def _cpu_us_per(count_per_s: str) -> object:
     return read
 
 
+def _per_cpu_s(count_per_s: str) -> object:
+    """Round trips, deliveries or connects per second of server CPU: the headline (higher is better).
+
+    count/s ÷ the server's CPU fraction, the inverse of ``_cpu_us_per``; the storm gives it directly
+    (rejoined clients ÷ CPU seconds over its window).
+    """
+
+    def read(r: dict) -> float | None:
+        if not r.get("serverCpuPct") or not r.get(count_per_s):
+            return None
+        return round(r[count_per_s] * 100 / r["serverCpuPct"])
+
+    return read
+
+
 FIGURES = {
     "roundtrip": [
         ("round trips/s", lambda r: r["roundTripsPerS"]),
+        ("round trips per server CPU s", _per_cpu_s("roundTripsPerS")),
         ("server CPU us per round trip", _cpu_us_per("roundTripsPerS")),
         ("RTT p50 ms", lambda r: r["rttMs"]["p50"]),
         ("RTT p99 ms", lambda r: r["rttMs"]["p99"]),
@@ -32,9 +48,20 @@ FIGURES = {
     ],
     "fanout": [
         ("deliveries/s", lambda r: r["deliveriesPerS"]),
+        ("deliveries per server CPU s", _per_cpu_s("deliveriesPerS")),
         ("server CPU us per delivery", _cpu_us_per("deliveriesPerS")),
         ("latency p50 ms", lambda r: r["latencyMs"]["p50"]),
         ("latency p99 ms", lambda r: r["latencyMs"]["p99"]),
+        ("server worker CPU %", lambda r: r.get("serverCpuPct")),
+        ("load generator CPU %", lambda r: r.get("clientCpuPct")),
+    ],
+    "storm": [
+        ("seconds until all back", lambda r: r["seconds"]),
+        ("connects per server CPU s", lambda r: r.get("connectsPerCpuS")),
+        ("connects/s", lambda r: r["connectsPerS"]),
+        ("back after p50 ms", lambda r: r["backMs"]["p50"]),
+        ("back after p99 ms", lambda r: r["backMs"]["p99"]),
+        ("clients left behind", lambda r: r["leftBehind"]),
         ("server worker CPU %", lambda r: r.get("serverCpuPct")),
         ("load generator CPU %", lambda r: r.get("clientCpuPct")),
     ],
@@ -60,8 +87,12 @@ def _median(values: list) -> float | None:
     return round(median(values), 1) if values else None
 
 
+#: The servers the gateway is compared with: each row's ``ratio_NAME`` is gateway/NAME.
+OTHERS = ("node", "baseline")
+
+
 def summarize(records: list[dict]) -> list[dict]:
-    """One row per scenario and figure: median per target, ratio, and summed errors/timeouts."""
+    """One row per scenario and figure: median per target, ratios, and summed errors/timeouts."""
     steps: dict[str, dict[str, list[dict]]] = {}
     for record in records:
         steps.setdefault(record["step"], {}).setdefault(record["target"], []).append(record["result"])
@@ -75,28 +106,32 @@ def summarize(records: list[dict]) -> list[dict]:
                 row["runs"] = len(results)
                 row["errors"][target] = sum(r.get("errors", 0) for r in results)
                 row["timeouts"][target] = sum(r.get("timeouts", 0) for r in results)
-            # The machine is shared: compare each gateway run with the baseline run next to it
+            # The machine is shared: compare each gateway run with the other server's run next to it
             # (same round, same load from elsewhere), then take the median of those ratios.
-            pairs = zip(by_target.get("gateway", []), by_target.get("baseline", []), strict=False)
-            ratios = [read(g) / read(b) for g, b in pairs if read(g) is not None and read(b)]
-            if ratios:
-                row["ratio"] = round(median(ratios), 2)
+            for other in OTHERS:
+                pairs = zip(by_target.get("gateway", []), by_target.get(other, []), strict=False)
+                ratios = [read(g) / read(o) for g, o in pairs if read(g) is not None and read(o)]
+                if ratios:
+                    row[f"ratio_{other}"] = round(median(ratios), 2)
             rows.append(row)
     return rows
 
 
 def print_table(rows: list[dict], compared: bool) -> None:
-    targets = ["gateway", "baseline"] if compared else ["target"]
+    """The table: a column per server, then gateway/node and gateway/baseline (when they ran)."""
+    present = {t for row in rows for t in row["errors"]}
+    targets = [t for t in ("gateway", *OTHERS) if t in present] if compared else ["target"]
+    others = [o for o in OTHERS if o in present] if compared else []
     header = f"{'scenario':<36} {'figure':<28}" + "".join(f"{t:>10}" for t in targets)
-    header += f"{'ratio':>8}" if compared else ""
-    # Errors and timeouts summed over every run, per target (gateway/baseline).
+    header += "".join(f"{'g/' + o[:4]:>8}" for o in others)
+    # Errors and timeouts summed over every run, per target (in the columns' order).
     print("\n" + header + f"{'errors':>10}{'timeouts':>10}")
     for row in rows:
         line = f"{row['scenario']:<36} {row['figure']:<28}"
         if len(row["scenario"]) > 36:
             line = f"{row['scenario']}\n{'':<36} {row['figure']:<28}"
         line += "".join(f"{_show(row.get(t)):>10}" for t in targets)
-        line += f"{_show(row.get('ratio')):>8}" if compared else ""
+        line += "".join(f"{_show(row.get(f'ratio_{o}')):>8}" for o in others)
         errors = "/".join(str(row["errors"].get(t, "-")) for t in targets)
         timeouts = "/".join(str(row["timeouts"].get(t, "-")) for t in targets)
         print(line + f"{errors:>10}{timeouts:>10}")
@@ -115,6 +150,4 @@ if __name__ == "__main__":
 
     # python -m bench.report bench/logs/last-run.json: the table of a saved run, again.
     saved = json.loads(Path(sys.argv[1]).read_text())
-    print_table(
-        summarize(saved["records"]), compared=any(r["target"] == "baseline" for r in saved["records"])
-    )
+    print_table(summarize(saved["records"]), compared=any(r["target"] != "target" for r in saved["records"]))

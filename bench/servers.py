@@ -21,6 +21,9 @@ VENV_BIN = Path(sys.executable).parent
 GATEWAY_COMMAND = "gunicorn -c gunicorn.conf.py app:app"
 #: The plain stack on the same worker: one gevent process, same worker_connections.
 BASELINE_COMMAND = "gunicorn -c bench/baseline_gunicorn.conf.py -b 127.0.0.1:$PORT bench.baseline:app"
+#: The reference server: socket.io 4.8 on Node, library defaults, one process (``exec``: no shell
+#: between, so the process the runner measures is Node itself).
+NODE_COMMAND = "exec node bench/node_server.js"
 
 
 def free_port() -> int:
