@@ -37,6 +37,8 @@ def test_quick_bench_runs_every_scenario_cleanly(start_gateway, tmp_path):
         "roundtrip polling 1 clients",
         "roundtrip polling 20 clients",
         "fanout websocket 20 receivers",
+        "fanout polling 20 receivers",
+        "storm ws 200 clients, 10 rooms",
         "idle 50 ws + 50 polling",
     }
     for step, result in results.items():
@@ -46,6 +48,9 @@ def test_quick_bench_runs_every_scenario_cleanly(start_gateway, tmp_path):
         assert results[f"roundtrip {transport} 20 clients"]["connected"] == 20
         assert results[f"roundtrip {transport} 20 clients"]["rttMs"]["samples"] > 0
     assert results["fanout websocket 20 receivers"]["latencyMs"]["samples"] > 0
+    assert results["fanout polling 20 receivers"]["latencyMs"]["samples"] > 0
+    storm = results["storm ws 200 clients, 10 rooms"]
+    assert storm["rejoined"] == 200 and storm["leftBehind"] == 0, storm
     idle = results["idle 50 ws + 50 polling"]
     assert idle["stillConnected"] == 100
     assert idle["kibPerWebsocket"] > 0  # RSS was read from the gunicorn worker
