@@ -125,15 +125,22 @@ def register(
             wait = bucket.retry_after()
             raise ChatError(RATE_LIMITED, f"too many joins and leaves; retry {what} in {wait:.1f} s", wait)
 
-    def presence(room: str, before: set[str] | None, skip: str | None = None) -> list[str]:
-        """Tell the room who left (and, given the names ``before`` a join, who joined) since this
-        process last looked; returns the members now."""
+    def presence(
+        room: str, before: set[str] | None, joined: str | None = None, skip: str | None = None
+    ) -> list[str]:
+        """Tell the room who left since this process last looked (or since ``before``, the names
+        when a join began), and that ``joined`` joined if it was not there; returns the members now.
+
+        Only the joiner's own name is told: the names ``before`` were read before the join waited
+        on the history store, and announcing every name that came meanwhile made a burst of N joins
+        send N x N x N events (200 joins froze the worker for minutes, bench/RESULTS.md). Each
+        join tells its own, on whichever process it is."""
         members = rooms.members(room)
         after = set(members)
         for name in sorted((known.get(room, set()) | (before or set())) - after):
             sio.emit("presence", {"room": room, "left": name}, to=room)
-        for name in sorted(after - before) if before is not None else ():
-            sio.emit("presence", {"room": room, "joined": name}, to=room, skip_sid=skip)
+        if joined is not None and joined in after and joined not in (before or ()):
+            sio.emit("presence", {"room": room, "joined": joined}, to=room, skip_sid=skip)
         if local.get(room):
             known[room] = after
         else:
@@ -184,7 +191,7 @@ def register(
         return {
             "ok": True,
             "room": request.room,
-            "members": presence(request.room, before, skip=sid),
+            "members": presence(request.room, before, joined=name, skip=sid),
             "history": messages,
             "truncated": truncated,
         }

@@ -124,6 +124,26 @@ def test_a_join_leave_storm_costs_each_member_one_small_event_per_change_and_is_
     assert storm.changes == [] or all("members" not in change for change in storm.changes)
 
 
+def test_a_burst_of_joins_tells_each_member_of_each_joiner_once(users):
+    # Joins that overlap while they read the history used to announce every name that came
+    # meanwhile, again with each join: 200 at once froze the worker (bench/RESULTS.md).
+    room = new_room()
+    crowd = users(*(f"j{i}" for i in range(40)))
+    threads = [threading.Thread(target=lambda user=user: user.join(room)) for user in crowd]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    everyone = sorted(user.name for user in crowd)
+    for user in crowd:
+        wait_for(lambda user=user: user.presence.get(room) == everyone)
+    time.sleep(0.5)  # any duplicate still on its way
+    for user in crowd:
+        joined = [change["joined"] for change in user.changes if "joined" in change]
+        assert len(joined) == len(set(joined)), f"{user.name} was told of a joiner twice: {sorted(joined)}"
+        assert not any("left" in change for change in user.changes)
+
+
 def test_a_second_connection_of_a_name_is_not_a_new_member_and_the_last_one_leaving_is(users):
     room = new_room()
     watcher, ann_tab1, ann_tab2 = users("watcher", "ann", "ann")
