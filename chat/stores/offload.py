@@ -14,6 +14,7 @@ new calls are refused at once rather than queued behind it.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -34,18 +35,7 @@ class _Expired(Exception):
 def _submitter(async_mode: str) -> Submit:
     """``submit(fn, timeout)``: run ``fn`` on one OS thread; its result, or TimeoutError after ``timeout``."""
     if async_mode == "gevent":
-        import gevent
-        from gevent.threadpool import ThreadPool
-
-        pool = ThreadPool(1)
-
-        def submit_gevent(fn: Callable[[], T], timeout: float) -> T:
-            try:
-                return pool.spawn(fn).get(timeout=timeout)
-            except gevent.Timeout:
-                raise TimeoutError from None
-
-        return submit_gevent
+        return _GeventThread().submit
     if async_mode == "eventlet":
         import eventlet
         from eventlet import patcher, tpool
@@ -76,6 +66,76 @@ def _submitter(async_mode: str) -> Submit:
             raise TimeoutError from None
 
     return submit_thread
+
+
+class _GeventThread:
+    """One OS thread for store calls, whose answers wake their green threads in batches.
+
+    gevent's ThreadPool(1) lets one call in at a time, and the next caller in only after gevent's
+    loop has come round to deliver the last answer: one store call per pass of the loop. Under a
+    burst of joins a pass ran every join's presence broadcast first, so 5,000 joins waited for
+    5,000 passes, most past the store timeout (a reconnect storm left 540 of 3,000 clients out).
+    Here callers queue their calls at once, the thread answers them in turn, and one wake-up of
+    the loop (an ``async_`` watcher, which any thread may signal) hands over every answer ready.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: Any = None  # started on first use, in the process and hub that use it
+
+    def _start(self) -> None:
+        import gevent
+        from gevent import monkey
+
+        self._jobs = monkey.get_original("queue", "SimpleQueue")()
+        self._done: deque[tuple[Any, Any]] = deque()
+        self._wake = gevent.get_hub().loop.async_()
+        self._wake.ref = False  # waiting callers keep the loop alive, not this watcher
+        self._wake.start(self._deliver)
+        monkey.get_original("_thread", "start_new_thread")(self._work, ())
+
+    def _work(self) -> None:
+        jobs, done, wake = self._jobs, self._done, self._wake.send
+        while True:
+            fn, answer = jobs.get()
+            try:
+                done.append((answer, fn()))
+            except BaseException as error:  # handed to the caller, as a ThreadPool would
+                done.append((answer, _Raised(error)))
+            wake()
+
+    def _deliver(self) -> None:
+        done = self._done
+        while done:
+            answer, value = done.popleft()
+            if isinstance(value, _Raised):
+                answer.set_exception(value.error)
+            else:
+                answer.set(value)
+
+    def submit(self, fn: Callable[[], T], timeout: float) -> T:
+        import gevent
+        from gevent.event import AsyncResult
+
+        if self._jobs is None:
+            self._start()
+        answer = AsyncResult()
+        self._jobs.put((fn, answer))
+        try:
+            return answer.get(timeout=timeout)
+        except gevent.Timeout:
+            # The store may have answered in time while this green thread waited for the CPU
+            # (a burst of joins, each with its presence broadcast): the store is not at fault.
+            self._deliver()
+            if answer.ready():
+                return answer.get()
+            raise TimeoutError from None
+
+
+class _Raised:
+    """An exception the store thread caught, on its way to the caller."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 class StoreThread:

@@ -120,3 +120,25 @@ def test_pruning_runs_in_batches_until_one_comes_back_short():
 @pytest.mark.parametrize(("max_age", "interval"), [(1, 1.0), (40, 10.0), (30 * 86400, 60.0)])
 def test_prune_interval_is_a_quarter_of_the_age_within_a_second_and_a_minute(max_age, interval):
     assert prune_interval(max_age) == interval
+
+
+def test_the_gevent_store_thread_answers_a_burst_of_callers_and_hands_errors_back():
+    import gevent
+
+    thread = StoreThread("gevent", timeout=5)
+    callers = [gevent.spawn(thread.run, "latest", lambda i=i: i) for i in range(500)]
+    gevent.joinall(callers, timeout=10)
+    assert [caller.value for caller in callers] == list(range(500))
+    with pytest.raises(ZeroDivisionError):
+        thread.run("add", lambda: 1 / 0)
+
+
+def test_an_answer_in_time_is_taken_even_when_its_caller_runs_late():
+    # A caller held past the timeout by other work (a burst of joins): the store answered at once.
+    import gevent
+
+    thread = StoreThread("gevent", timeout=0.2)
+    caller = gevent.spawn(thread.run, "latest", lambda: "answer")
+    gevent.spawn(time.sleep, 0.5)  # holds the loop without yielding, as CPU work does
+    caller.join(5)
+    assert caller.value == "answer", caller.exception
