@@ -56,6 +56,30 @@ def message_frame(message: str | bytes) -> bytes:
     return frame(TEXT, message.encode())
 
 
+class _EndOfPass:
+    """Connections with frames queued in this pass of gevent's loop, sent by one callback."""
+
+    def __init__(self) -> None:
+        self._queued: list[InlineWebSocket] = []
+
+    def add(self, connection: InlineWebSocket) -> None:
+        if not self._queued:
+            gevent.get_hub().loop.run_callback(self._send_all)
+        self._queued.append(connection)
+
+    def _send_all(self) -> None:
+        queued, self._queued = self._queued, []
+        for connection in queued:
+            try:
+                connection._send_pending()
+            except Exception:  # one connection's bug must not keep the others' frames
+                log.exception("could not send a WebSocket's queued frames")
+                connection._drop()
+
+
+_END_OF_PASS = _EndOfPass()
+
+
 class InlineWebSocket:
     """python-engineio's WebSocket object (``wait``/``send``/``close``) on a raw gevent socket."""
 
@@ -70,6 +94,7 @@ class InlineWebSocket:
         self.max_backlog_bytes = max(BACKLOG_LIMIT_BYTES, 2 * max_message_bytes)
         self._drainer: gevent.Greenlet | None = None
         self._readable: Any = None  # gevent's watcher for "bytes arrived", made at the first wait
+        self._pending: list[bytes] | None = None  # frames written in this pass of the loop
 
     def _recv(self, count: int) -> bytes:
         """Read up to ``count`` bytes, waiting for them first when the socket has no timeout.
@@ -230,15 +255,44 @@ class InlineWebSocket:
             self._drop()  # a reader parked in recv must still wake up
 
     def _write(self, data: bytes) -> None:
-        """Send now what the socket takes; queue the rest, in order, for the drain greenlet.
+        """Queue ``data`` to go out, in order, when this pass of gevent's loop ends.
 
-        Never blocks: a receiver that reads slowly costs memory, not the sender's time.
-        Raises OSError if the connection is already broken.
+        Frames written to one connection in one pass (a join storm's presence events, several
+        broadcasts) leave in one send: a send is a system call, and one per frame was 43% of the
+        worker's time in a reconnect storm (bench/RESULTS.md). Never blocks; raises OSError if
+        the connection is known to be broken.
         """
         if self._backlog is not None:
             self._backlog_bytes += len(data)
             if self._backlog_bytes > self.max_backlog_bytes:
                 self._too_far_behind()
+            self._backlog.append(memoryview(data))
+            return
+        pending = self._pending
+        if pending is None:
+            self._pending = [data]
+            _END_OF_PASS.add(self)
+        else:
+            pending.append(data)
+
+    def _send_pending(self) -> None:
+        """Send what ``_write`` queued; a failure drops the connection (its reader then ends)."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        try:
+            self._send_now(pending[0] if len(pending) == 1 else b"".join(pending))
+        except OSError:
+            self._drop()
+
+    def _send_now(self, data: bytes) -> None:
+        """Send now what the socket takes; queue the rest, in order, for the drain greenlet.
+
+        A receiver that reads slowly costs memory, not the sender's time.
+        """
+        if self._backlog is not None:
+            self._backlog_bytes += len(data)
             self._backlog.append(memoryview(data))
             return
         try:
@@ -282,6 +336,7 @@ class InlineWebSocket:
 
     def flush(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Wait (a bounded time) until every queued byte is written, before the socket is closed."""
+        self._send_pending()
         drainer = self._drainer
         if drainer is not None:
             drainer.join(timeout)
