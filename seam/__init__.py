@@ -4,7 +4,7 @@ Everything the gateway does past those libraries' public API happens in this pac
 nowhere else: the Socket.IO server subclass (seam/server.py), the Engine.IO session subclass
 (seam/session.py), the WebSocket driver and its installation (seam/drivers.py,
 seam/inline_ws.py), session-id stamping (seam/sids.py), the JSON codec (seam/fastjson.py),
-the message queue's heartbeat (seam/queue.py)
+the message queue's heartbeat (seam/queue.py), the room index (seam/rooms.py)
 and the checks of what the libraries' decoders would choke on (seam/packets.py).
 
 ``PRIVATE_NAMES`` lists every private or undocumented name used here, with the versions
@@ -24,6 +24,18 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("socketio.Server", "_trigger_event", "overridden: tell a handler's exception from a bad packet"),
     ("socketio.Server", "_send_eio_packet", "overridden: an emit goes to the session directly"),
     ("socketio.packet.Packet", "data_is_binary", "overridden: the same answer, without a list per level"),
+    ("socketio.Manager", "basic_enter_room", "overridden: the room index notes it (rooms.py)"),
+    ("socketio.Manager", "basic_leave_room", "overridden: the room index notes it (rooms.py)"),
+    ("socketio.Manager", "basic_disconnect", "replaced: the rooms come from the index (rooms.py)"),
+    ("socketio.Manager", "get_rooms", "replaced: answered from the index (rooms.py)"),
+    ("socketio.Manager()", "rooms", "read: does the namespace have rooms at all"),
+    (
+        "socketio.Manager()",
+        "callbacks",
+        "a disconnected sid's ack callbacks are dropped, as python-socketio does",
+    ),
+    ("socketio.Manager()", "pending_connect", "cleaned up on disconnect, as python-socketio does"),
+    ("socketio.Manager()", "pending_disconnect", "cleaned up on disconnect, as python-socketio does"),
     ("socketio.Server()", "_binary_packet", "a half-received binary packet, dropped with a bad one"),
     ("socketio.Server()", "packet_class", "replaced by CheckedPacket, to tell decode errors apart"),
     ("socketio.packet.Packet", "decode", "overridden in CheckedPacket"),

@@ -23,12 +23,14 @@ from typing import Any
 import redis
 import socketio
 
+from seam.rooms import RoomIndex
+
 HEARTBEAT_EVERY = 1.0  # seconds: one small publish a second per process
 DEAF_AFTER = 5 * HEARTBEAT_EVERY
 METHOD = "rolegate.heartbeat"
 
 
-class ObservedRedisManager(socketio.RedisManager):
+class ObservedRedisManager(RoomIndex, socketio.RedisManager):
     """A RedisManager whose listener reports when it last heard this process's own heartbeat."""
 
     def __init__(self, url: str, **options: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from config.profile import Profile
 from seam import fastjson
 from seam.queue import ObservedRedisManager
+from seam.rooms import IndexedManager
 
 SOCKETIO_PATH = "socket.io"
 
@@ -39,6 +40,9 @@ def server_options(profile: Profile) -> dict[str, Any]:
         # Broadcasts (messages, presence) reach the clients of every process.
         # ObservedRedisManager: a RedisManager whose listener's hearing /readyz can check (seam/queue.py).
         options["client_manager"] = ObservedRedisManager(profile.broadcast_queue)
+    else:
+        # python-socketio's own manager, which finds a connection's rooms without a scan (seam/rooms.py).
+        options["client_manager"] = IndexedManager()
     return options
 
 

@@ -27,6 +27,8 @@ def instance(where: str) -> object:
         return socketio.Server(async_mode="threading")
     if where == "socketio.RedisManager()":
         return socketio.RedisManager("redis://127.0.0.1:1/0")  # connects only when used
+    if where == "socketio.Manager()":
+        return socketio.Manager()
     if where == "engineio.Server()":
         return engineio.Server(async_mode="threading")
     if where == "engineio.socket.Socket()":
