@@ -193,6 +193,10 @@ class InlineWebSocket:
             raise OSError("the WebSocket is closed")
         if protocol.has_data_to_send():  # a pong queued by wait() goes first
             self._flush()
+        pending = self._pending
+        if pending is not None and self._backlog is None:
+            pending.append(data)  # more for this pass (a broadcast storm): the shortest way
+            return
         self._write(data)
 
     def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:

@@ -56,7 +56,11 @@ class GatewaySocket(Socket):
         connection = self._direct
         if connection is None:
             return super().send(pkt)
-        if not self.check_ping_timeout():
+        if self.closed:
+            raise exceptions.SocketIsClosedError()
+        # python-engineio's check_ping_timeout, called only when a ping is out (once per recipient
+        # of every broadcast otherwise).
+        if self.last_ping and not self.check_ping_timeout():
             return None
         # A broadcast hands every recipient the same packet: frame it once (as python-engineio
         # caches its encoding), not once per recipient.

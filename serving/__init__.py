@@ -11,6 +11,7 @@ from __future__ import annotations
 PYWSGI_NAMES: tuple[tuple[str, str], ...] = (
     ("MessageClass", "overridden: reads the request's headers (http11.FastHeaders)"),
     ("_headers", "overridden: the environ's HTTP_* keys (http11.FastHeaders)"),
+    ("_check_http_version", "overridden: HTTP/1.1 and 1.0 answered without parsing (http11.FastHeaders)"),
     ("_write_with_headers", "overridden: headers and a small body in one send (http11.FastResponses)"),
     ("_sendall", "overridden: one plain send first; counts the response's length as pywsgi's"),
     ("response_length", "the bytes sent, for the access log"),

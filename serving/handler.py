@@ -18,6 +18,7 @@ the connection is then closed, and a body left unread on a closing connection is
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import socket
 from typing import Any
@@ -46,6 +47,11 @@ class _NoDiscard:
 
 
 _NO_DISCARD = _NoDiscard()
+
+
+#: The read buffer of a connection: a request line and headers from a browser fit (longer lines
+#: are read in more than one fill).
+READ_BUFFER_BYTES = 2048
 
 
 class WaitFirstIO(socket.SocketIO):
@@ -96,9 +102,14 @@ class ConnectionHygiene:
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         super().__init__(sock, address, server, rfile)  # type: ignore[call-arg]
-        raw = getattr(self.rfile, "raw", None)
-        if raw is not None and type(raw) is socket.SocketIO:
-            raw.__class__ = WaitFirstIO  # the same object and fields, one method more (makefile built it)
+        made = self.rfile
+        if rfile is None and type(getattr(made, "raw", None)) is socket.SocketIO:
+            # pywsgi's reader has an 8 KiB buffer, held for the connection's life: two per polling
+            # client (its long-poll and its POSTs). A request line and headers fit in far less,
+            # and a body larger than the buffer is read past it.
+            raw = made.detach()  # the raw stream, not closed
+            raw.__class__ = WaitFirstIO  # the same object and fields, one method more
+            self.rfile = io.BufferedReader(raw, READ_BUFFER_BYTES)
 
     def handle(self) -> None:
         try:

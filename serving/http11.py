@@ -38,6 +38,7 @@ ONE_SEND_LIMIT = 64 * 1024
 
 _END_OF_HEADERS = (b"\r\n", b"\n", b"")
 _NOT_IN_ENVIRON_AS_HTTP = ("CONTENT_TYPE", "CONTENT_LENGTH")
+_USUAL_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
 
 
 class MalformedHeader(ValueError):
@@ -107,9 +108,14 @@ class FastHeaders:
     """Mixin for a pywsgi handler: parse headers with ``RequestHeaders``, and put them in the environ."""
 
     headers: Any
+    request_version: str
 
     def MessageClass(self, rfile: Any, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         return RequestHeaders.read(rfile)
+
+    def _check_http_version(self) -> bool:
+        # pywsgi parses the version into a tuple of ints for every request.
+        return self.request_version in _USUAL_VERSIONS or super()._check_http_version()  # type: ignore[misc]
 
     def _headers(self) -> Iterator[tuple[str, str]]:
         """The environ's HTTP_* keys; a name with ``_`` is dropped, as pywsgi does (no spoofed keys)."""
