@@ -67,7 +67,13 @@ class Gateway:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            # Never left running: a gunicorn that answers nothing (an app that fails on its first
+            # request, such as jwt without a key) kept rebooting workers after the test had ended.
+            self.stop(kill=True)
+            raise
 
     def restart(self) -> None:
         """Start the same command again: same port, same environment, same database file."""
