@@ -275,22 +275,28 @@ class WebSocketHandover:
             self.close_connection = True
 
 
-def standalone_handler(profile: Profile) -> type:
-    """gevent's own pywsgi handler with the handover and the hygiene, for ``rolegate serve``."""
-    from gevent.pywsgi import WSGIHandler
+def gateway_handler(base: type, doc: str) -> type:
+    """``base`` (a pywsgi handler class) with every layer the gateway serves through, outermost first.
 
+    The one list of them, for gunicorn's handler (serving/worker.py) and gevent's (``rolegate serve``).
+    """
     from serving.draining import CloseIdleWhenDraining
     from serving.turns import OneRequestPerTurn
 
-    class Handler(
+    layers = (
         OneRequestPerTurn,
         CloseIdleWhenDraining,
         WebSocketHandover,
         ConnectionHygiene,
         FastHeaders,
         FastResponses,
-        WSGIHandler,
-    ):
-        pass
+        base,
+    )
+    return type("Handler", layers, {"__doc__": doc, "__module__": __name__})
 
-    return configured(Handler, profile)
+
+def standalone_handler(profile: Profile) -> type:
+    """gevent's own pywsgi handler with the handover and the hygiene, for ``rolegate serve``."""
+    from gevent.pywsgi import WSGIHandler
+
+    return configured(gateway_handler(WSGIHandler, "gevent's pywsgi handler, as the gateway serves"), profile)

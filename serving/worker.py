@@ -13,22 +13,11 @@ from __future__ import annotations
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 from serving.accepting import AcceptBackoff
-from serving.draining import CloseIdleWhenDraining
-from serving.handler import ConnectionHygiene, WebSocketHandover, configured
-from serving.http11 import FastHeaders, FastResponses
-from serving.turns import OneRequestPerTurn
+from serving.handler import configured, gateway_handler
 
-
-class Handler(
-    OneRequestPerTurn,
-    CloseIdleWhenDraining,
-    WebSocketHandover,
-    ConnectionHygiene,
-    FastHeaders,
-    FastResponses,
-    PyWSGIHandler,
-):
-    """gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."""
+Handler = gateway_handler(
+    PyWSGIHandler, "gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."
+)
 
 
 class QuietHandler(Handler):
