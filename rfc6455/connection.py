@@ -41,6 +41,9 @@ CLOSE_TIMEOUT = 3.0
 #: Unsent bytes a client may fall behind by before it is dropped (at least two of the largest
 #: messages). Its client reconnects, and a ``join`` with ``since`` replays what it missed.
 BACKLOG_LIMIT_BYTES = 8 * 1024 * 1024
+#: Bytes one pass of the loop may queue for one connection before they are sent at once: the
+#: frames a pass writes are held until it ends (``_write``), and this bounds what they can hold.
+PENDING_SEND_BYTES = 64 * 1024
 #: What ``send()`` frames as binary (a tuple: ``bytes | bytearray`` would build a union per call).
 _BINARY_TYPES = (bytes, bytearray)
 
@@ -95,6 +98,7 @@ class InlineWebSocket:
         self._drainer: gevent.Greenlet | None = None
         self._readable: Any = None  # gevent's watcher for "bytes arrived", made at the first wait
         self._pending: list[bytes] | None = None  # frames written in this pass of the loop
+        self._pending_bytes = 0
 
     def _recv(self, count: int) -> bytes:
         """Read up to ``count`` bytes, waiting for them first when the socket has no timeout.
@@ -193,10 +197,6 @@ class InlineWebSocket:
             raise OSError("the WebSocket is closed")
         if protocol.has_data_to_send():  # a pong queued by wait() goes first
             self._flush()
-        pending = self._pending
-        if pending is not None and self._backlog is None:
-            pending.append(data)  # more for this pass (a broadcast storm): the shortest way
-            return
         self._write(data)
 
     def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
@@ -275,9 +275,13 @@ class InlineWebSocket:
         pending = self._pending
         if pending is None:
             self._pending = [data]
+            self._pending_bytes = len(data)
             _END_OF_PASS.add(self)
-        else:
-            pending.append(data)
+            return
+        pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes > PENDING_SEND_BYTES:
+            self._send_pending()  # a pass that writes this much to one client sends as it goes
 
     def _send_pending(self) -> None:
         """Send what ``_write`` queued; a failure drops the connection (its reader then ends)."""
@@ -297,6 +301,8 @@ class InlineWebSocket:
         """
         if self._backlog is not None:
             self._backlog_bytes += len(data)
+            if self._backlog_bytes > self.max_backlog_bytes:
+                self._too_far_behind()
             self._backlog.append(memoryview(data))
             return
         try:

@@ -93,3 +93,30 @@ def test_a_flooding_connection_lets_another_one_through():
     reading = gevent.spawn(read, other, 1, "other")
     gevent.joinall([flooding, reading], timeout=10, raise_error=True)
     assert order.index("other") < 20
+
+
+def received_without_yielding(client: socket.socket) -> bytes | None:
+    """What the client can read now, without letting gevent's loop run (None: nothing yet)."""
+    client.settimeout(0)  # gevent raises at once instead of waiting, so the pass does not end
+    try:
+        return client.recv(1 << 20)
+    except BlockingIOError:
+        return None
+    finally:
+        client.settimeout(5)
+
+
+def test_frames_of_one_pass_leave_together_in_order_and_a_large_pass_sends_as_it_goes():
+    from rfc6455.connection import PENDING_SEND_BYTES
+
+    ws, client = pair(max_bytes=1_000_000)
+    for i in range(50):
+        ws.send(f"m{i}")
+    assert received_without_yielding(client) is None  # held until this pass of the loop ends
+    assert [payload for _, payload in read_frames(client, 50)] == [f"m{i}".encode() for i in range(50)]
+
+    chunk = "x" * 1000
+    for _ in range(2 * PENDING_SEND_BYTES // len(chunk)):
+        ws.send(chunk)
+    # Still in the same pass: what went over the bound is on its way already.
+    assert received_without_yielding(client)
