@@ -267,10 +267,7 @@ class InlineWebSocket:
         the connection is known to be broken.
         """
         if self._backlog is not None:
-            self._backlog_bytes += len(data)
-            if self._backlog_bytes > self.max_backlog_bytes:
-                self._too_far_behind()
-            self._backlog.append(memoryview(data))
+            self._to_backlog(data)
             return
         pending = self._pending
         if pending is None:
@@ -282,6 +279,13 @@ class InlineWebSocket:
         self._pending_bytes += len(data)
         if self._pending_bytes > PENDING_SEND_BYTES:
             self._send_pending()  # a pass that writes this much to one client sends as it goes
+
+    def _to_backlog(self, data: bytes) -> None:
+        """Queue ``data`` behind what the drain greenlet still has to send, within the limit."""
+        self._backlog_bytes += len(data)
+        if self._backlog_bytes > self.max_backlog_bytes:
+            self._too_far_behind()
+        self._backlog.append(memoryview(data))  # type: ignore[union-attr]  # callers checked it
 
     def _send_pending(self) -> None:
         """Send what ``_write`` queued; a failure drops the connection (its reader then ends)."""
@@ -300,10 +304,7 @@ class InlineWebSocket:
         A receiver that reads slowly costs memory, not the sender's time.
         """
         if self._backlog is not None:
-            self._backlog_bytes += len(data)
-            if self._backlog_bytes > self.max_backlog_bytes:
-                self._too_far_behind()
-            self._backlog.append(memoryview(data))
+            self._to_backlog(data)
             return
         try:
             # timeout 0.0: gevent raises instead of parking this greenlet until writable.
