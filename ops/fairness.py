@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gevent
 
@@ -30,6 +31,21 @@ TURN_S = 1e-6
 def take_turn() -> None:
     """Let every other ready connection run once (after the loop polled the sockets), then go on."""
     gevent.sleep(TURN_S)
+
+
+def wait_readable(fileno: int, watcher: Any = None) -> Any:
+    """Wait until ``fileno`` has bytes to read; returns the watcher, for the next wait to reuse.
+
+    gevent's ``recv`` tries the socket before it waits, and a client that waits for its answer has
+    sent nothing yet: a failed read and its exception per message (1.5 us). Waiting first skips it,
+    and the wait is a pass of gevent's loop, so it is a turn too (rfc6455/connection.py, and
+    serving/handler.py between two HTTP requests).
+    """
+    hub = gevent.get_hub()
+    if watcher is None:
+        watcher = hub.loop.io(fileno, 1)  # 1: readable
+    hub.wait(watcher)
+    return watcher
 
 
 #: The word every flood refusal starts with: the WebSocket close reason (code 1008) and the

@@ -28,7 +28,7 @@ from typing import Any
 import gevent
 
 from ops import metrics
-from ops.fairness import InboundBudget, take_turn
+from ops.fairness import InboundBudget, take_turn, wait_readable
 from rfc6455.frames import BINARY, NORMAL_CLOSURE, POLICY_VIOLATION, TEXT, frame
 from rfc6455.protocol import CLOSED, CLOSING, Close, ServerProtocol
 
@@ -101,19 +101,11 @@ class InlineWebSocket:
         self._pending_bytes = 0
 
     def _recv(self, count: int) -> bytes:
-        """Read up to ``count`` bytes, waiting for them first when the socket has no timeout.
-
-        gevent's ``recv`` tries the socket before it waits, and a client that waits for its
-        answer has sent nothing yet: that failed read and its exception cost 1.5 us per
-        message. Waiting on gevent's loop first is also a pass of it: a turn for the others.
-        """
+        """Read up to ``count`` bytes, waiting for them first (``wait_readable``) when the socket
+        has no timeout; a timeout (before the upgrade ends) is gevent's to keep."""
         sock = self._sock
-        if sock.gettimeout() is None:  # a timeout (before the upgrade ends) is gevent's to keep
-            readable = self._readable
-            if readable is None:
-                hub = gevent.get_hub()
-                readable = self._readable = hub.loop.io(sock.fileno(), 1)  # 1: readable
-            gevent.get_hub().wait(readable)
+        if sock.gettimeout() is None:
+            self._readable = wait_readable(sock.fileno(), self._readable)
         return sock.recv(count)
 
     @property

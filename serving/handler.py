@@ -23,11 +23,11 @@ import logging
 import socket
 from typing import Any
 
-import gevent
 from gevent import Timeout
 
 from config.profile import Profile
 from ops.address import CONNECTION_SLOT, ConnectionSlot
+from ops.fairness import wait_readable
 from seam.inline_ws import SOCKET_KEY
 from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses
 
@@ -70,10 +70,7 @@ class WaitFirstIO(socket.SocketIO):
 
     def readinto(self, buffer: Any) -> int | None:
         if self.wait_first:
-            readable = self._readable
-            if readable is None:
-                readable = self._readable = gevent.get_hub().loop.io(self.fileno(), 1)  # 1: readable
-            gevent.get_hub().wait(readable)  # a pass of gevent's loop (serving/turns.py)
+            self._readable = wait_readable(self.fileno(), self._readable)
         return super().readinto(buffer)
 
 

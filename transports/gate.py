@@ -141,22 +141,25 @@ def oversized(environ: dict, limit: int) -> Refusal | None:
     return None
 
 
-def checked_payload(environ: dict, limit: int) -> Refusal | None:
+def checked_payload(environ: dict, limit: int) -> tuple[bytes, Refusal | None]:
     """Read a polling POST once, check it decodes, and hand the same bytes on to Engine.IO.
 
-    A chunked body has no Content-Length to refuse it by: at most ``limit`` + 1 bytes of it are
-    read, and more is refused; what is passed on carries the Content-Length Engine.IO reads by.
+    Returns the body too, for the inbound budget: read again from the stream, it was a copy of
+    every POST. A chunked body has no Content-Length to refuse it by: at most ``limit`` + 1 bytes
+    of it are read, and more is refused; what is passed on carries the Content-Length Engine.IO
+    reads by.
     """
     if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
         body = environ["wsgi.input"].read(limit + 1)
         if len(body) > limit:
-            return Refusal(TOO_LARGE, f"chunked request over {limit} bytes; max_message_bytes is {limit}")
+            refused = Refusal(TOO_LARGE, f"chunked request over {limit} bytes; max_message_bytes is {limit}")
+            return body, refused
         environ["CONTENT_LENGTH"] = str(len(body))
     else:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     environ["wsgi.input"] = io.BytesIO(body)
     problem = polling_payload_problem(body)
-    return Refusal(MALFORMED_PAYLOAD, f"malformed Engine.IO payload: {problem}") if problem else None
+    return body, Refusal(MALFORMED_PAYLOAD, f"malformed Engine.IO payload: {problem}") if problem else None
 
 
 class PollingBudgets:
@@ -219,9 +222,9 @@ class TransportGate:
         if refused is None:
             refused = refusal(environ, request, self.profile, self.sessions)
         if refused is None and environ.get("REQUEST_METHOD") == "POST":
-            refused = checked_payload(environ, self.profile.max_message_bytes)
+            body, refused = checked_payload(environ, self.profile.max_message_bytes)
             if refused is None and request.sid is not None:
-                refused = self.polling_budgets.charge(request.sid, environ["wsgi.input"].getvalue())
+                refused = self.polling_budgets.charge(request.sid, body)
         if refused is not None:
             # A path is the client's own text: escaped, so it cannot forge a log line.
             path = repr(environ.get("PATH_INFO", ""))[1:-1][:200]

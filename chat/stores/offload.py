@@ -80,6 +80,10 @@ class _GeventThread:
     """
 
     def __init__(self) -> None:
+        from gevent import Timeout
+        from gevent.event import AsyncResult
+
+        self._answer, self._expired = AsyncResult, Timeout  # imported here: gevent mode only
         self._jobs: Any = None  # started on first use, in the process and hub that use it
 
     def _start(self) -> None:
@@ -87,7 +91,7 @@ class _GeventThread:
         from gevent import monkey
 
         self._jobs = monkey.get_original("queue", "SimpleQueue")()
-        self._done: deque[tuple[Any, Any]] = deque()
+        self._done: deque[tuple[Any, bool, Any]] = deque()  # (answer, ok, value or exception)
         self._wake = gevent.get_hub().loop.async_()
         self._wake.ref = False  # waiting callers keep the loop alive, not this watcher
         self._wake.start(self._deliver)
@@ -98,44 +102,34 @@ class _GeventThread:
         while True:
             fn, answer = jobs.get()
             try:
-                done.append((answer, fn()))
+                done.append((answer, True, fn()))
             except BaseException as error:  # handed to the caller, as a ThreadPool would
-                done.append((answer, _Raised(error)))
+                done.append((answer, False, error))
             wake()
 
     def _deliver(self) -> None:
         done = self._done
         while done:
-            answer, value = done.popleft()
-            if isinstance(value, _Raised):
-                answer.set_exception(value.error)
-            else:
+            answer, ok, value = done.popleft()
+            if ok:
                 answer.set(value)
+            else:
+                answer.set_exception(value)
 
     def submit(self, fn: Callable[[], T], timeout: float) -> T:
-        import gevent
-        from gevent.event import AsyncResult
-
         if self._jobs is None:
             self._start()
-        answer = AsyncResult()
+        answer = self._answer()
         self._jobs.put((fn, answer))
         try:
             return answer.get(timeout=timeout)
-        except gevent.Timeout:
+        except self._expired:
             # The store may have answered in time while this green thread waited for the CPU
             # (a burst of joins, each with its presence broadcast): the store is not at fault.
             self._deliver()
             if answer.ready():
                 return answer.get()
             raise TimeoutError from None
-
-
-class _Raised:
-    """An exception the store thread caught, on its way to the caller."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 class StoreThread:
