@@ -2,7 +2,7 @@
 
 Taking turns: gevent's ``recv`` returns at once while bytes are buffered, so a reader that always
 has input never lets another greenlet run. Every reader calls ``take_turn()`` before a message
-it already holds and between reads (rfc6455/connection.py, seam/drivers.py, serving/turns.py).
+it already holds and between reads (rfc6455/connection.py, seam/drivers.py, serving/handler.py).
 ``gevent.sleep(0)`` was not enough: gevent runs queued callbacks in batches of 50 before it looks
 at the clock and polls the sockets again, so a turn of a few milliseconds (a 16 KiB read of empty
 continuation frames) held every other socket for 50 turns (0.4 s). ``take_turn()`` waits on a

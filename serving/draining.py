@@ -25,8 +25,12 @@ from ops import shutdown
 #: Seconds a connection opened while draining has to send its first request line.
 FIRST_REQUEST_WHILE_DRAINING = 1.0
 
-#: Handlers blocked reading a request line now.
-_waiting: set[Any] = set()
+#: Set while the process drains (ops/shutdown.py).
+DRAINING = shutdown.DRAINING
+
+#: Handlers blocked reading a request line now, or waiting for a keep-alive connection's next
+#: request (serving/handler.py ``ConnectionHygiene._next_request_arrives`` adds itself).
+WAITING: set[Any] = set()
 
 
 class CloseIdleWhenDraining:
@@ -36,33 +40,23 @@ class CloseIdleWhenDraining:
     _answered: bool = False
 
     def read_requestline(self) -> str:
-        if shutdown.DRAINING.is_set():
+        if DRAINING.is_set():
             if self._answered:
                 return ""  # pywsgi closes a connection whose request line is empty
             with gevent.Timeout(FIRST_REQUEST_WHILE_DRAINING, False):
                 return super().read_requestline()  # type: ignore[misc]
             return ""
-        _waiting.add(self)
+        WAITING.add(self)
         try:
             return super().read_requestline()  # type: ignore[misc]
         finally:
-            _waiting.discard(self)
+            WAITING.discard(self)
             self._answered = True
-
-    def _next_request_arrives(self) -> bool:
-        """The keep-alive wait between requests (serving/handler.py ConnectionHygiene) ends too."""
-        if shutdown.DRAINING.is_set():
-            return False
-        _waiting.add(self)
-        try:
-            return super()._next_request_arrives()  # type: ignore[misc]
-        finally:
-            _waiting.discard(self)
 
 
 def close_waiting_connections() -> int:
     """Shut down every connection waiting for a request line; how many."""
-    waiting = list(_waiting)
+    waiting = list(WAITING)
     for handler in waiting:
         sock = getattr(handler, "socket", None)
         if sock is not None:

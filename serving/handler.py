@@ -27,8 +27,9 @@ from gevent import Timeout
 
 from config.profile import Profile
 from ops.address import CONNECTION_SLOT, ConnectionSlot
-from ops.fairness import wait_readable
+from ops.fairness import take_turn, wait_readable
 from seam.inline_ws import SOCKET_KEY
+from serving import draining
 from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses
 
 log = logging.getLogger("rolegate.serving")
@@ -66,11 +67,14 @@ class WaitFirstIO(socket.SocketIO):
 
     #: Set by ConnectionHygiene for the wait between two requests only.
     wait_first = False
+    #: Whether the last read waited for bytes (had none buffered in the kernel or here).
+    waited = False
     _readable: Any = None  # gevent's watcher for "bytes arrived", made at the first wait
 
     def readinto(self, buffer: Any) -> int | None:
         if self.wait_first:
             self._readable = wait_readable(self.fileno(), self._readable)
+            self.waited = True
         return super().readinto(buffer)
 
 
@@ -118,39 +122,27 @@ class ConnectionHygiene:
                 if timer is not None:
                     timer.close()
 
-    def handle_one_request(self) -> Any:
-        if self._served and not self._next_request_arrives():
-            return None
-        timer = self._header_timer
-        if timer is None:
-            timer = self._header_timer = Timeout(self.header_timeout)
-        timer.start()
-        try:
-            result = super().handle_one_request()  # type: ignore[misc]
-        except Timeout as expired:
-            if expired is not timer:
-                raise
-            log.debug(
-                "closed a connection from %s: no request line and headers within %g s (header_timeout)",
-                self._peer(),
-                self.header_timeout,
-            )
-            return None
-        finally:
-            timer.cancel()
-        self._served += 1
-        return result
-
     def _next_request_arrives(self) -> bool:
-        """Wait up to keepalive_timeout for the first byte of a next request on this connection."""
-        if self.rfile.closed:
+        """Wait up to keepalive_timeout for a next request's first byte; False: close the connection.
+
+        One method for three rules, since a layer each cost 4% of polling time: the wait ends when
+        the process drains (serving/draining.py), and a request that was already buffered waits a
+        turn (ops/fairness.py): a client that pipelines requests must not hold the worker. A client
+        that waited for its answer made this wait pass through gevent's loop, a turn already.
+        """
+        rfile = self.rfile
+        if rfile.closed or draining.DRAINING.is_set():
             return False
         timer = self._idle_timer
         if timer is None:
             timer = self._idle_timer = Timeout(self.keepalive_timeout)
         timer.start()
+        raw = rfile.raw
+        raw.waited = False
+        raw.wait_first = True
+        draining.WAITING.add(self)
         try:
-            return bool(self._first_bytes())
+            first = rfile.peek(1)  # waits for bytes, takes none
         except Timeout as expired:
             if expired is not timer:
                 raise
@@ -163,17 +155,12 @@ class ConnectionHygiene:
         except OSError:
             return False
         finally:
-            timer.cancel()
-
-    def _first_bytes(self) -> bytes:
-        """The next request's first bytes, without taking them (waits for them; b"" at the end)."""
-        rfile = self.rfile
-        raw = rfile.raw
-        raw.wait_first = True
-        try:
-            return rfile.peek(1)
-        finally:
+            draining.WAITING.discard(self)
             raw.wait_first = False
+            timer.cancel()
+        if first and not raw.waited:
+            take_turn()
+        return bool(first)
 
     def _peer(self) -> str:
         address = self.client_address
@@ -184,10 +171,14 @@ class ConnectionHygiene:
         if self._header_timer is not None:
             self._header_timer.cancel()
         environ = super().get_environ()  # type: ignore[misc]
+        environ[CONNECTION_SLOT] = self.connection_slot()
+        return environ
+
+    def connection_slot(self) -> ConnectionSlot:
+        """This connection's slot, which the gate claims for the client's address (ops/address.py)."""
         if self._slot is None:
             self._slot = ConnectionSlot()
-        environ[CONNECTION_SLOT] = self._slot  # the gate claims it for the client's address
-        return environ
+        return self._slot
 
     def start_response(self, status: str, headers: list, exc_info: Any = None) -> Any:
         write = super().start_response(status, headers, exc_info)  # type: ignore[misc]
@@ -277,12 +268,11 @@ def gateway_handler(base: type, doc: str) -> type:
 
     The one list of them, for gunicorn's handler (serving/worker.py) and gevent's (``rolegate serve``).
     """
-    from serving.draining import CloseIdleWhenDraining
-    from serving.turns import OneRequestPerTurn
+    from serving.request_loop import RequestLoop
 
     layers = (
-        OneRequestPerTurn,
-        CloseIdleWhenDraining,
+        RequestLoop,
+        draining.CloseIdleWhenDraining,
         WebSocketHandover,
         ConnectionHygiene,
         FastHeaders,

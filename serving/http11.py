@@ -48,19 +48,22 @@ class MalformedHeader(ValueError):
 class RequestHeaders:
     """A request's header fields as pywsgi's handler and gunicorn's access log read them."""
 
-    __slots__ = ("fields", "_first", "status")
+    __slots__ = ("fields", "by_name", "repeated", "status")
 
     def __init__(self) -> None:
         #: (name, value) in arrival order, names as sent, values without surrounding blanks.
         self.fields: list[tuple[str, str]] = []
-        self._first: dict[str, str] = {}  # lower-case name -> first value
+        #: Lower-case name -> its first value.
+        self.by_name: dict[str, str] = {}
+        #: Whether a name came more than once (serving/request_loop.py leaves that to pywsgi).
+        self.repeated = False
         self.status = ""  # LINE_TOO_LONG when a line was over the limit (pywsgi's convention)
 
     @classmethod
     def read(cls, rfile: Any) -> RequestHeaders:
         """Read header lines up to the blank line; raise on a malformed one or past MAX_HEADERS."""
         headers = cls()
-        fields, first = headers.fields, headers._first
+        fields, by_name = headers.fields, headers.by_name
         readline = rfile.readline
         while True:
             line = readline(MAX_HEADER_LINE + 1)
@@ -76,19 +79,23 @@ class RequestHeaders:
                 raise MalformedHeader(f"malformed header line {line[:80]!r}")
             value = value.strip(" \t\r\n")
             fields.append((name, value))
-            first.setdefault(name.lower(), value)
+            lower = name.lower()
+            if lower in by_name:
+                headers.repeated = True
+            else:
+                by_name[lower] = value
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._first.get(name.lower(), default)
+        return self.by_name.get(name.lower(), default)
 
     getheader = get
 
     def __contains__(self, name: str) -> bool:
-        return name.lower() in self._first
+        return name.lower() in self.by_name
 
     def __delitem__(self, name: str) -> None:
         lower = name.lower()
-        self._first.pop(lower, None)
+        self.by_name.pop(lower, None)
         self.fields = [(n, v) for n, v in self.fields if n.lower() != lower]
 
     def items(self) -> list[tuple[str, str]]:
@@ -96,7 +103,7 @@ class RequestHeaders:
 
     @property
     def typeheader(self) -> str | None:
-        return self._first.get("content-type")
+        return self.by_name.get("content-type")
 
     @property
     def headers(self) -> Iterator[str]:

@@ -1,0 +1,188 @@
+"""A common request read and handed to the application in one method; pywsgi reads the rest.
+
+A long-polling round trip is two HTTP requests, and py-spy put most of the worker's time in the
+request loop around the application (bench/RESULTS.md, "Toward Node"): pywsgi's
+``handle_one_request``, ``read_request``, ``get_environ`` (four layers of it: ours, gunicorn's,
+pywsgi's and the server's) and the header generator, each a few Python calls per request.
+
+A *common* request is what every Socket.IO client and browser sends for long-polling and for the
+page: GET or POST, HTTP/1.1, each header once, no Transfer-Encoding, Expect or Upgrade, and a
+plain Content-Length. ``RequestLoop`` reads it and builds its environ in one pass, with what the
+layers add (the connection slot, gunicorn's keys) written in. Anything else (a WebSocket
+handshake, a chunked body, HTTP/1.0, a repeated header, a malformed line) is handed, with the
+request line and headers already read, to pywsgi's own ``handle_one_request`` and the layers,
+as before. The response side is pywsgi's (with serving/http11.py's one send) in both cases.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gevent import Timeout
+from gevent.pywsgi import MAX_REQUEST_LINE, Input, unquote_latin1
+
+from ops.address import CONNECTION_SLOT
+from serving.http11 import RequestHeaders
+
+log = logging.getLogger("rolegate.serving")
+
+_COMMON_METHODS = ("GET", "POST")
+#: A header that makes a request uncommon: pywsgi's own path knows what to do with it.
+_UNCOMMON_HEADERS = ("transfer-encoding", "expect", "upgrade")
+
+
+class RequestLoop:
+    """Mixin for a pywsgi handler (outermost): keep-alive wait, header timeout, and a common request.
+
+    Relies on ``ConnectionHygiene`` (serving/handler.py) for the waits and timers it starts.
+    """
+
+    rfile: Any
+    socket: Any
+    server: Any
+    client_address: Any
+    header_timeout: float
+    _served: int
+    _header_timer: Any
+    # What pywsgi's handler keeps per request (its read_request and get_environ set them).
+    requestline: str
+    command: str
+    path: str
+    request_version: str
+    headers: Any
+    content_length: int | None
+    close_connection: bool
+    response_length: int
+    environ: dict
+    application: Any
+    wsgi_input: Any
+
+    #: The request line and headers read here for a request pywsgi then serves.
+    _handed_over: tuple[str, RequestHeaders] | None = None
+
+    def handle_one_request(self) -> Any:
+        rfile = self.rfile
+        if rfile.closed:
+            return None
+        served = self._served
+        if served and not self._next_request_arrives():  # type: ignore[attr-defined]
+            return None
+        timer = self._header_timer
+        if timer is None:
+            timer = self._header_timer = Timeout(self.header_timeout)
+        timer.start()
+        try:
+            try:
+                # The first request line is read through the layers (the drain watches that wait);
+                # a next one has arrived already.
+                line = (
+                    rfile.readline(MAX_REQUEST_LINE).decode("latin-1") if served else self.read_requestline()
+                )  # type: ignore[attr-defined]
+            except OSError:
+                return None
+            if not line:
+                return None
+            self._served = served + 1
+            words = line.split()
+            if (
+                len(line) >= MAX_REQUEST_LINE
+                or len(words) != 3
+                or words[2] != "HTTP/1.1"
+                or words[0] not in _COMMON_METHODS
+            ):
+                return self._hand_over(line, None)
+            self.requestline = line.rstrip()
+            try:
+                headers = RequestHeaders.read(rfile)
+            except Exception as ex:  # malformed, or too many: pywsgi's answer (400, or 431 in ours)
+                return self._handle_client_error(ex)  # type: ignore[attr-defined]
+            length = self._common_length(headers)
+            if length is False:
+                return self._hand_over(line, headers)
+        except Timeout as expired:
+            if expired is not timer:
+                raise
+            log.debug(
+                "closed a connection from %s: no request line and headers within %g s (header_timeout)",
+                self._peer(),  # type: ignore[attr-defined]
+                self.header_timeout,
+            )
+            return None
+        finally:
+            timer.cancel()
+        self.command, self.path, self.request_version = words
+        self.headers = headers
+        self.content_length = length  # type: ignore[assignment]
+        self.close_connection = headers.by_name.get("connection", "").lower() == "close"
+        self.response_length = 0
+        self.environ = self._common_environ(headers, length)  # type: ignore[arg-type]
+        self.application = self.server.application
+        self.handle_one_response()  # type: ignore[attr-defined]
+        if self.close_connection or rfile.closed:
+            return None
+        return True
+
+    @staticmethod
+    def _common_length(headers: RequestHeaders) -> int | None | bool:
+        """The body's length (None: no body); False when the request is not a common one."""
+        if headers.status or headers.repeated:
+            return False
+        by_name = headers.by_name
+        for name in _UNCOMMON_HEADERS:
+            if name in by_name:
+                return False
+        text = by_name.get("content-length")
+        if text is None:
+            return None
+        if not (text.isascii() and text.isdigit()):
+            return False
+        return int(text)
+
+    def _common_environ(self, headers: RequestHeaders, length: int | None) -> dict:
+        """What pywsgi's, gunicorn's and our layers' ``get_environ`` make of a common request."""
+        env = self.server.get_environ()
+        env["REQUEST_METHOD"] = self.command
+        env["SCRIPT_NAME"] = ""
+        target = self.path
+        path, _, query = target.partition("?")
+        env["PATH_INFO"] = unquote_latin1(path) if "%" in path else path
+        env["QUERY_STRING"] = query
+        by_name = headers.by_name
+        content_type = by_name.get("content-type")
+        if content_type is not None:
+            env["CONTENT_TYPE"] = content_type
+        if length is not None:
+            env["CONTENT_LENGTH"] = by_name["content-length"]
+        env["SERVER_PROTOCOL"] = "HTTP/1.1"
+        address = self.client_address
+        if isinstance(address, tuple):
+            env["REMOTE_ADDR"] = str(address[0])
+            env["REMOTE_PORT"] = str(address[1])
+        env.update(self._headers())  # type: ignore[attr-defined]  # http11.FastHeaders: no name is repeated
+        self.wsgi_input = env["wsgi.input"] = Input(self.rfile, length)
+        env["wsgi.input_terminated"] = True
+        env["gunicorn.sock"] = self.socket  # gunicorn's handler adds these two
+        env["RAW_URI"] = target
+        env[CONNECTION_SLOT] = self.connection_slot()  # type: ignore[attr-defined]
+        return env
+
+    def _hand_over(self, line: str, headers: RequestHeaders | None) -> Any:
+        """Serve an uncommon request with pywsgi's own method, from what was read already."""
+        self._handed_over = (line, headers)  # type: ignore[assignment]
+        try:
+            return super().handle_one_request()  # type: ignore[misc]
+        finally:
+            self._handed_over = None
+
+    def read_requestline(self) -> str:
+        handed = self._handed_over
+        if handed is not None:
+            return handed[0]
+        return super().read_requestline()  # type: ignore[misc]
+
+    def MessageClass(self, rfile: Any, *args: Any) -> Any:  # noqa: N802 (pywsgi's name)
+        handed = self._handed_over
+        if handed is not None and handed[1] is not None:
+            return handed[1]
+        return super().MessageClass(rfile, *args)  # type: ignore[misc]
