@@ -94,7 +94,7 @@ class WebSocketFlood:
 class PipelinedPolling:
     """One keep-alive connection that writes polling POSTs back to back without reading the answers."""
 
-    def __init__(self, url: str, body: bytes = b'42["zz",1]') -> None:
+    def __init__(self, url: str, body: bytes = b'42["zz",1]', requests: int | None = None) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
         status, text = http_request(url, "GET", "/socket.io/?EIO=4&transport=polling")
@@ -107,7 +107,11 @@ class PipelinedPolling:
             f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode() + body
         self.chunk = request * 50
+        #: Stop writing after this many requests (rounded up to 50); None: until closed.
+        self.requests = requests
         self.sent = 0
+        #: Set when the server ended the connection (or it was closed).
+        self.ended = threading.Event()
         self.received = b""
         self.error: str | None = None
         self._stop = threading.Event()
@@ -131,11 +135,19 @@ class PipelinedPolling:
                 except TimeoutError:
                     continue
                 self.sent += 50
+                if self.requests is not None and self.sent >= self.requests:
+                    return
         except OSError as error:
             self.error = repr(error)
 
     def _read(self) -> None:
         """Keep (the start of) what the server answers; reading keeps its send buffer from filling."""
+        try:
+            self._read_until_the_end()
+        finally:
+            self.ended.set()
+
+    def _read_until_the_end(self) -> None:
         while not self._stop.is_set():
             try:
                 data = self.sock.recv(65536)

@@ -32,6 +32,10 @@ _COMMON_METHODS = ("GET", "POST")
 _UNCOMMON_HEADERS = ("transfer-encoding", "expect", "upgrade")
 
 
+def _common_line(words: list[str]) -> bool:
+    return len(words) == 3 and words[2] == "HTTP/1.1" and words[0] in _COMMON_METHODS
+
+
 class RequestLoop:
     """Mixin for a pywsgi handler (outermost): keep-alive wait, header timeout, and a common request.
 
@@ -65,9 +69,43 @@ class RequestLoop:
         rfile = self.rfile
         if rfile.closed:
             return None
-        served = self._served
-        if served and not self._next_request_arrives():  # type: ignore[attr-defined]
+        if self._served:
+            head = self._next_request_arrives()  # type: ignore[attr-defined]
+            if not head:
+                return None
+            common = self._buffered_request(head)
+            if common is not None:
+                self._served += 1
+                return self._serve_common(*common)
+        return self._read_request()
+
+    def _buffered_request(self, head: bytes) -> tuple[list[str], RequestHeaders, int | None] | None:
+        """A common request whose whole head had arrived with its first bytes (as a browser's and a
+        Socket.IO client's do), taken from the read buffer; None leaves it there for ``_read_request``.
+
+        No header timer is started for it: nothing is waited for.
+        """
+        end = head.find(b"\r\n\r\n")
+        if end < 0:
             return None
+        line, _, block = head[: end + 2].decode("latin-1").partition("\r\n")
+        words = line.split()
+        if not _common_line(words):
+            return None
+        headers = RequestHeaders.parse_block(block)
+        if headers is None:
+            return None
+        length = self._common_length(headers)
+        if length is False:
+            return None
+        self.rfile.read(end + 4)
+        self.requestline = line
+        return words, headers, length  # type: ignore[return-value]
+
+    def _read_request(self) -> Any:
+        """Read a request line and headers as they come, within header_timeout."""
+        rfile = self.rfile
+        served = self._served
         timer = self._header_timer
         if timer is None:
             timer = self._header_timer = Timeout(self.header_timeout)
@@ -77,20 +115,15 @@ class RequestLoop:
                 # The first request line is read through the layers (the drain watches that wait);
                 # a next one has arrived already.
                 line = (
-                    rfile.readline(MAX_REQUEST_LINE).decode("latin-1") if served else self.read_requestline()
-                )  # type: ignore[attr-defined]
+                    rfile.readline(MAX_REQUEST_LINE).decode("latin-1") if served else self.read_requestline()  # type: ignore[attr-defined]
+                )
             except OSError:
                 return None
             if not line:
                 return None
             self._served = served + 1
             words = line.split()
-            if (
-                len(line) >= MAX_REQUEST_LINE
-                or len(words) != 3
-                or words[2] != "HTTP/1.1"
-                or words[0] not in _COMMON_METHODS
-            ):
+            if len(line) >= MAX_REQUEST_LINE or not _common_line(words):
                 return self._hand_over(line, None)
             self.requestline = line.rstrip()
             try:
@@ -111,15 +144,19 @@ class RequestLoop:
             return None
         finally:
             timer.cancel()
+        return self._serve_common(words, headers, length)  # type: ignore[arg-type]
+
+    def _serve_common(self, words: list[str], headers: RequestHeaders, length: int | None) -> Any:
+        """pywsgi's state for the request, its environ, and the application's answer."""
         self.command, self.path, self.request_version = words
         self.headers = headers
-        self.content_length = length  # type: ignore[assignment]
+        self.content_length = length
         self.close_connection = headers.by_name.get("connection", "").lower() == "close"
         self.response_length = 0
-        self.environ = self._common_environ(headers, length)  # type: ignore[arg-type]
+        self.environ = self._common_environ(headers, length)
         self.application = self.server.application
         self.handle_one_response()  # type: ignore[attr-defined]
-        if self.close_connection or rfile.closed:
+        if self.close_connection or self.rfile.closed:
             return None
         return True
 

@@ -146,3 +146,37 @@ def test_what_one_send_leaves_goes_through_sendall_and_the_length_counts_all():
     handler.write(b"hello")
     assert b"".join(sent).endswith(b"\r\n\r\nhello") and len(sent) == 2
     assert handler.response_length == len(b"".join(sent))
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"Host: a\r\nContent-Type:  text/plain \r\nX-Two: 1\r\n",
+        b"Cookie: a=1\r\ncookie: b=2\r\nAccept: */*\r\n",
+        b"Empty:\r\nTabs:\t v \t\r\nOdd!#$%&'*+.^_`|~: x:y\r\n",
+        b"",
+    ],
+)
+def test_a_whole_block_parses_as_the_line_reader_reads_it(block):
+    by_lines = read(block + b"\r\n")
+    whole = RequestHeaders.parse_block(block.decode("latin-1"))
+    assert whole is not None
+    assert whole.fields == by_lines.fields
+    assert whole.by_name == by_lines.by_name
+    assert whole.repeated == by_lines.repeated == (b"ookie" in block)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"Host: a\r\n Folded: b\r\n",  # obsolete folding
+        b"Bad Name: x\r\n",
+        b"Host : a\r\n",
+        b"NoColon\r\n",
+        b"Host: a\nX: b\r\n",  # a bare LF
+        b"(Paren): x\r\n",  # not a token: the line reader decides
+        b"".join(b"X-%d: 1\r\n" % i for i in range(MAX_HEADERS + 1)),
+    ],
+)
+def test_a_block_that_is_not_plainly_well_formed_is_left_to_the_line_reader(block):
+    assert RequestHeaders.parse_block(block.decode("latin-1")) is None
