@@ -22,6 +22,7 @@ from socketio import packet
 
 from chat.errors import BAD_REQUEST, INTERNAL_ERROR, MALFORMED_PACKET, ChatError, incident_id
 from ops import metrics
+from seam import query
 from seam.fastjson import TooDeep
 
 log = logging.getLogger("rolegate.transports")
@@ -115,6 +116,7 @@ class GuardedServer(socketio.Server):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.packet_class = CheckedPacket  # public attribute, read by python-socketio per packet
+        query.install()
 
     def watch_sessions(self, opened: Callable[[str, dict], None], ended: Callable[[str], None]) -> None:
         """Have ``opened(eio_sid, environ)`` and ``ended(eio_sid)`` called for every Engine.IO session.
