@@ -41,8 +41,7 @@ _END_OF_HEADERS = (b"\r\n", b"\n", b"")
 #: A header line with a token for its name (RFC 9110 5.1, 5.5); blanks around the value are not
 #: part of it. Any other line (obsolete folding, a bare LF, a name with blanks) goes to ``read``.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_HEADER_BLOCK = re.compile(rf"(?:{_TOKEN}:[^\r\n]*\r\n)*")
-_HEADER_LINE = re.compile(rf"({_TOKEN}):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+_HEADER_LINE = re.compile(rf"(?m)^({_TOKEN}):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
 _NOT_IN_ENVIRON_AS_HTTP = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _USUAL_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
 
@@ -94,12 +93,15 @@ class RequestHeaders:
     @classmethod
     def parse_block(cls, block: str) -> RequestHeaders | None:
         """The fields of a whole header block already read (each line ending in CRLF, the blank line
-        not included), in two passes of the regular expression engine instead of a Python loop per
-        line; None when the block is not plainly well-formed: ``read`` then gives the precise answer."""
-        if len(block) > MAX_HEADER_LINE or not _HEADER_BLOCK.fullmatch(block):
+        not included), in one pass of the regular expression engine instead of a Python loop per
+        line; None when the block is not plainly well-formed: ``read`` then gives the precise answer.
+
+        Each field matches a whole line (``^``), so a block is well-formed when every line break
+        ended a field: a line that did not match, a bare LF or a lone CR leaves one over."""
+        if len(block) > MAX_HEADER_LINE:
             return None
         fields = _HEADER_LINE.findall(block)
-        if len(fields) > MAX_HEADERS:
+        if len(fields) != block.count("\n") or len(fields) > MAX_HEADERS:
             return None
         headers = cls()
         headers.fields = fields

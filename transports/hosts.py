@@ -7,16 +7,20 @@ trusted) and ``wsgi.url_scheme`` from as many ``X-Forwarded-Proto`` hops as ``pr
 
 from __future__ import annotations
 
+import functools
+
 from config.settings import split_host
 
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
+@functools.lru_cache(maxsize=1024)
 def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     """``host`` (a Host header) matches one of ``allowed`` (``allowed_hosts``); empty allows any.
 
     A pattern without a port matches any port; ``*.example.com`` matches every name under
-    example.com (not example.com itself).
+    example.com (not example.com itself). Asked on every request with the same few hosts: the
+    answers are kept (a bounded cache, so a client sending endless names only evicts them).
     """
     if not allowed or "*" in allowed:
         return True
