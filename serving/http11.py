@@ -66,7 +66,21 @@ class RequestHeaders:
 
     @classmethod
     def read(cls, rfile: Any) -> RequestHeaders:
-        """Read header lines up to the blank line; raise on a malformed one or past MAX_HEADERS."""
+        """Read header lines up to the blank line; raise on a malformed one or past MAX_HEADERS.
+
+        A block that arrived whole (nearly always: a handshake, a WebSocket upgrade) is parsed in
+        one pass (``parse_block``); anything else line by line."""
+        buffered = rfile.peek(1)
+        end = 0 if buffered[:2] == b"\r\n" else buffered.find(b"\r\n\r\n") + 2
+        if end > 1:
+            headers = cls.parse_block(buffered[:end].decode("latin-1"))
+            if headers is not None:
+                rfile.read(end + 2)
+                return headers
+        return cls._read_lines(rfile)
+
+    @classmethod
+    def _read_lines(cls, rfile: Any) -> RequestHeaders:
         headers = cls()
         fields, by_name = headers.fields, headers.by_name
         readline = rfile.readline
