@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import socketio
 
+from chat.departures import Departures
 from chat.errors import (
     BAD_REQUEST,
     CLIENT_ID_TAKEN,
@@ -250,12 +251,8 @@ def register(
             extra={"sid": sid, "transport": transport, "address": address},
         )
 
-    @sio.event
-    def disconnect(sid: str, reason: str = "") -> None:
-        log.info("user disconnected: sid %s (%s)", sid, reason or "gone", extra={"sid": sid})
-        buckets.pop(sid, None)
-        join_buckets.pop(sid, None)
-        identities.forget(sid)
+    def depart(sid: str) -> None:
+        """Take an ended connection out of its rooms, and tell the rooms (after presence_grace)."""
         try:
             for room in rooms.forget(sid):
                 left_locally(room)
@@ -263,5 +260,15 @@ def register(
         except StoreUnavailable as failure:
             # Redis is down: its membership of this process ages out with the heartbeat key.
             log.warning("could not update presence for sid %s: %s", sid, failure)
+
+    departures = Departures(profile.presence_grace, sio, depart)
+
+    @sio.event
+    def disconnect(sid: str, reason: str = "") -> None:
+        log.info("user disconnected: sid %s (%s)", sid, reason or "gone", extra={"sid": sid})
+        buckets.pop(sid, None)
+        join_buckets.pop(sid, None)
+        identities.forget(sid)
+        departures.add(sid)  # still a member for presence_grace: back within it, it never left
 
     return identities

@@ -454,6 +454,14 @@ SETTINGS: tuple[Setting, ...] = (
         "`join`s and `leave`s one connection may send at once before `joins_per_second` applies.",
     ),
     Setting(
+        "presence_grace",
+        _number(float, 0, 3600),
+        10.0,
+        "Seconds a member whose connection ended stays in its rooms before they are told it left: "
+        "back under the same name within it (a network blip, a failover), it was never gone, and "
+        "nobody is told anything. 0 tells at once; a `leave` is always told at once.",
+    ),
+    Setting(
         "replay_max_bytes",
         _number(int, 1024, 100_000_000),
         1_000_000,

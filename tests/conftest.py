@@ -42,6 +42,10 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+#: The test gateways' presence_grace: a disconnect is told this late (tests/test_chat.py).
+PRESENCE_GRACE_S = 1
+
+
 class Gateway:
     """A real gateway process on a free port, with its log kept for assertions."""
 
@@ -82,8 +86,12 @@ class Gateway:
 
     @staticmethod
     def default_env(tmp: Path) -> dict[str, str]:
-        """Each gateway keeps its history in the test's own folder, never in instance/."""
-        return {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}"}
+        """Each gateway keeps its history in the test's own folder, never in instance/, and tells a
+        disconnect after 1 s (PRESENCE_GRACE_S) rather than 10, for the tests that watch one."""
+        return {
+            "GATEWAY_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}",
+            "GATEWAY_PRESENCE_GRACE": str(PRESENCE_GRACE_S),
+        }
 
     def _wait_ready(self, seconds: float = 20) -> None:
         deadline = time.monotonic() + seconds

@@ -12,7 +12,7 @@ import pytest
 import socketio
 from chat_client import wait_for
 from clients import api_request
-from conftest import Gateway, procfile_command
+from conftest import PRESENCE_GRACE_S, Gateway, procfile_command
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -155,6 +155,7 @@ def test_two_tabs_of_one_user_are_one_member(connect):
     tab2.join(room)
     assert carol.join(room)["members"] == ["Bob", "Carol"]
     tab2.close()
+    time.sleep(PRESENCE_GRACE_S + 0.5)  # the closed tab's grace is over
     tab1.say(room, "still here")
     wait_for(lambda: any(m["text"] == "still here" for m in carol.messages))
     assert {"room": room, "left": "Bob"} not in carol.presence, "Bob is still in the room in his other tab"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from chat_client import ChatUser, connected_users, new_room, wait_for
-from conftest import Gateway, procfile_command
+from conftest import PRESENCE_GRACE_S, Gateway, procfile_command
 
 from chat.errors import CODES
 
@@ -45,13 +46,35 @@ def test_join_gives_history_members_and_presence(users, transports):
     wait_for(lambda: ann.presence.get(room) == ["ann"])
 
 
-def test_presence_drops_a_user_who_disconnects(users):
+def test_presence_drops_a_user_who_disconnects_once_the_grace_is_over(users):
     room = new_room()
     ann, bob = users("ann", "bob")
     ann.join(room)
     bob.join(room)
+    wait_for(lambda: ann.presence.get(room) == ["ann", "bob"])
     bob.close()
+    closed = time.monotonic()
     wait_for(lambda: ann.presence.get(room) == ["ann"])
+    assert time.monotonic() - closed >= PRESENCE_GRACE_S - 0.1  # told late, not at once
+    assert ann.changes[-1] == {"room": room, "left": "bob"}
+
+
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
+def test_a_member_back_within_the_grace_was_never_gone(users, transports):
+    room = new_room()
+    ann, bob = users("ann", "bob", transports=transports)
+    ann.join(room)
+    bob.join(room)
+    wait_for(lambda: ann.presence.get(room) == ["ann", "bob"])
+    told = len(ann.changes)
+    bob.close()
+    (bob_again,) = users("bob", transports=transports)  # a reconnect: a new connection, the same name
+    assert bob_again.join(room)["members"] == ["ann", "bob"]
+    time.sleep(PRESENCE_GRACE_S + 0.5)  # the old connection's grace is over
+    assert ann.say(room, "still there?")["ok"]
+    wait_for(lambda: any(m["text"] == "still there?" for m in bob_again.received))
+    assert ann.changes[told:] == [], "nobody was told bob left or joined"
+    assert ann.presence[room] == ["ann", "bob"]
 
 
 @pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
@@ -286,7 +309,8 @@ def test_gateways_on_one_redis_share_history(start_gateway, redis_server):
         assert [m["text"] for m in late.join(room)["history"]] == ["from first", "from second", "from second"]
         late.close()
         ann.close()
-        wait_for(lambda: bob.join(room)["members"] == ["bob"])
+        wait_for(lambda: bob.presence.get(room) == ["bob"])  # told across processes, after the grace
+        assert bob.join(room)["members"] == ["bob"]
     finally:
         ann.close()
         bob.close()
