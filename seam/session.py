@@ -108,11 +108,12 @@ class GatewaySocket(Socket):
             return super()._websocket_handler(ws)
         # Until the session is on this WebSocket, a client that sends nothing is timed out here.
         connection._sock.settimeout(self.server.ping_interval + self.server.ping_timeout)
-        if self.connected and not self._upgrade(ws):
+        upgrading = self.connected  # a session that began on polling; else it begins here
+        if upgrading and not self._upgrade(ws):
             return []
         self.connected = True
         self.upgraded = True
-        self._go_direct(connection)
+        self._go_direct(connection, upgrading)
         # From here no socket timeout: gevent would arm a timer around every read that waits
         # (10% of WebSocket time under py-spy). A client that vanished is still found:
         # python-engineio's service task closes a session whose ping goes unanswered, and
@@ -173,13 +174,15 @@ class GatewaySocket(Socket):
         finally:
             self.upgrading = False
 
-    def _go_direct(self, connection: InlineWebSocket) -> None:
+    def _go_direct(self, connection: InlineWebSocket, upgraded: bool) -> None:
         """Send what is queued (the OPEN packet, or what came during the upgrade), then go direct."""
-        # Let gevent hand the NOOP from _upgrade to a long-poll parked on the queue first: it is
-        # delivered by a hub callback, and a client that sent "5" with its probe gets here before
-        # that runs. Taken here instead, the long-poll hung until it timed out and its timeout
-        # closed the session. (python-engineio's writer started later, after that callback.)
-        gevent.sleep(0)
+        if upgraded:
+            # Let gevent hand the NOOP from _upgrade to a long-poll parked on the queue first: it
+            # is delivered by a hub callback, and a client that sent "5" with its probe gets here
+            # before that runs. Taken here instead, the long-poll hung until it timed out and its
+            # timeout closed the session. (python-engineio's writer started later, after that
+            # callback.) A session that begins on its WebSocket has no long-poll: no switch.
+            gevent.sleep(0)
         if self.closing or self.closed:
             # A close began before the upgrade ended; it finishes on the queue. The close frame
             # (and its timer) wakes this connection's reader.

@@ -102,15 +102,18 @@ class ConnectionHygiene:
     _idle_timer: Any = None
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if rfile is None:
+            # pywsgi would make an 8 KiB buffered reader, held for the connection's life: two per
+            # polling client (its long-poll and its POSTs). A request line and headers fit in far
+            # less, and a body larger than the buffer is read past it. makefile with no buffering
+            # gives the raw stream (and counts it, so the socket closes when both are closed).
+            raw = sock.makefile("rb", 0)
+            if type(raw) is socket.SocketIO:
+                raw.__class__ = WaitFirstIO  # the same object and fields, one method more
+                rfile = io.BufferedReader(raw, READ_BUFFER_BYTES)
+            else:
+                rfile = io.BufferedReader(raw)
         super().__init__(sock, address, server, rfile)  # type: ignore[call-arg]
-        made = self.rfile
-        if rfile is None and type(getattr(made, "raw", None)) is socket.SocketIO:
-            # pywsgi's reader has an 8 KiB buffer, held for the connection's life: two per polling
-            # client (its long-poll and its POSTs). A request line and headers fit in far less,
-            # and a body larger than the buffer is read past it.
-            raw = made.detach()  # the raw stream, not closed
-            raw.__class__ = WaitFirstIO  # the same object and fields, one method more
-            self.rfile = io.BufferedReader(raw, READ_BUFFER_BYTES)
 
     def handle(self) -> None:
         try:
