@@ -41,6 +41,27 @@ _NOT_IN_ENVIRON_AS_HTTP = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _USUAL_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
 
 
+#: Header names seen, each with its lower-case form and its environ key (None: not put there):
+#: one set of strings for every request that sends the name, rather than three new ones per
+#: request, which an idle WebSocket keeps for its life. Bounded: names a client makes up fill
+#: it at most, and are then made per request as before.
+_NAMES: dict[str, tuple[str, str, str | None]] = {}
+NAMES_LIMIT = 512
+
+
+def name_forms(name: str) -> tuple[str, str, str | None]:
+    """``(name, lower-case name, environ key or None)``, shared while the table has room."""
+    forms = _NAMES.get(name)
+    if forms is None:
+        key = name.replace("-", "_").upper()
+        # A name with "_" is dropped, as pywsgi does (no spoofed keys).
+        environ_key = None if "_" in name or key in _NOT_IN_ENVIRON_AS_HTTP else "HTTP_" + key
+        forms = (name, name.lower(), environ_key)
+        if len(_NAMES) < NAMES_LIMIT:
+            _NAMES[name] = forms
+    return forms
+
+
 class MalformedHeader(ValueError):
     """A header line HTTP/1.1 does not allow; pywsgi answers a ValueError with 400."""
 
@@ -75,8 +96,9 @@ class RequestHeaders:
             if not colon or not name or name != name.strip() or " " in name or "\t" in name:
                 raise MalformedHeader(f"malformed header line {line[:80]!r}")
             value = value.strip(" \t\r\n")
+            name, lower, _ = name_forms(name)
             fields.append((name, value))
-            first.setdefault(name.lower(), value)
+            first.setdefault(lower, value)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._first.get(name.lower(), default)
@@ -120,11 +142,9 @@ class FastHeaders:
     def _headers(self) -> Iterator[tuple[str, str]]:
         """The environ's HTTP_* keys; a name with ``_`` is dropped, as pywsgi does (no spoofed keys)."""
         for name, value in self.headers.fields:
-            if "_" in name:
-                continue
-            key = name.replace("-", "_").upper()
-            if key not in _NOT_IN_ENVIRON_AS_HTTP:
-                yield "HTTP_" + key, value
+            key = name_forms(name)[2]
+            if key is not None:
+                yield key, value
 
 
 class _DateHeader:

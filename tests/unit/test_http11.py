@@ -146,3 +146,18 @@ def test_what_one_send_leaves_goes_through_sendall_and_the_length_counts_all():
     handler.write(b"hello")
     assert b"".join(sent).endswith(b"\r\n\r\nhello") and len(sent) == 2
     assert handler.response_length == len(b"".join(sent))
+
+
+def test_header_names_are_shared_between_requests_and_the_table_is_bounded(monkeypatch):
+    from serving import http11
+
+    first, second = read(b"Host: a\r\nX-Two: 1\r\n\r\n"), read(b"Host: b\r\nX-Two: 2\r\n\r\n")
+    assert first.fields[0][0] is second.fields[0][0] and first.get("x-two") == "1"
+    assert http11.name_forms("Content-Type") == ("Content-Type", "content-type", None)
+    assert http11.name_forms("X_Forwarded_For")[2] is None  # dropped, as pywsgi drops it
+    assert http11.name_forms("Sec-WebSocket-Key")[1:] == ("sec-websocket-key", "HTTP_SEC_WEBSOCKET_KEY")
+    monkeypatch.setattr(http11, "_NAMES", {})
+    monkeypatch.setattr(http11, "NAMES_LIMIT", 2)
+    for name in ("A-1", "A-2", "A-3"):
+        assert http11.name_forms(name) == (name, name.lower(), "HTTP_" + name.replace("-", "_"))
+    assert list(http11._NAMES) == ["A-1", "A-2"]
