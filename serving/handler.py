@@ -29,7 +29,7 @@ from config.profile import Profile
 from ops.address import CONNECTION_SLOT, ConnectionSlot
 from ops.fairness import wait_readable
 from seam.inline_ws import SOCKET_KEY
-from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses
+from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses, RequestHeaders
 
 log = logging.getLogger("rolegate.serving")
 
@@ -121,14 +121,15 @@ class ConnectionHygiene:
     def handle_one_request(self) -> Any:
         if self._served and not self._next_request_arrives():
             return None
-        timer = self._header_timer
-        if timer is None:
-            timer = self._header_timer = Timeout(self.header_timeout)
-        timer.start()
+        if self._header_timer is None:
+            self._header_timer = Timeout(self.header_timeout)
+        # Read through self, not kept in a local: a WebSocket's greenlet stays parked in this
+        # frame, and its handover drops the timer (_drop_header_timer).
+        self._header_timer.start()
         try:
             result = super().handle_one_request()  # type: ignore[misc]
         except Timeout as expired:
-            if expired is not timer:
+            if expired is not self._header_timer:
                 raise
             log.debug(
                 "closed a connection from %s: no request line and headers within %g s (header_timeout)",
@@ -137,9 +138,16 @@ class ConnectionHygiene:
             )
             return None
         finally:
-            timer.cancel()
+            if self._header_timer is not None:
+                self._header_timer.cancel()
         self._served += 1
         return result
+
+    def _drop_header_timer(self) -> None:
+        """Close the header timer for good (a WebSocket's connection reads no next request)."""
+        timer, self._header_timer = self._header_timer, None
+        if timer is not None:
+            timer.close()
 
     def _next_request_arrives(self) -> bool:
         """Wait up to keepalive_timeout for the first byte of a next request on this connection."""
@@ -245,7 +253,9 @@ class WebSocketHandover:
     socket: Any
     rfile: Any
     environ: dict
+    headers: Any
     close_connection: bool
+    _drop_header_timer: Any  # ConnectionHygiene's
 
     def get_environ(self) -> dict:
         environ = super().get_environ()  # type: ignore[misc]
@@ -264,6 +274,11 @@ class WebSocketHandover:
         # stay allocated for the WebSocket's whole life. A client sends nothing past the
         # handshake before its 101, so the buffer holds nothing unread.
         self.rfile.close()
+        # Likewise the headers' lookup table (rebuilt if asked again), and the header timer: the
+        # connection closes when the WebSocket ends, so no next request needs it.
+        if isinstance(self.headers, RequestHeaders):
+            self.headers.drop_index()
+        self._drop_header_timer()
         try:
             super().run_application()  # type: ignore[misc]  # a refusal by the gate is an ordinary response
         except StopIteration:

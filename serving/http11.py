@@ -74,7 +74,8 @@ class RequestHeaders:
     def __init__(self) -> None:
         #: (name, value) in arrival order, names as sent, values without surrounding blanks.
         self.fields: list[tuple[str, str]] = []
-        self._first: dict[str, str] = {}  # lower-case name -> first value
+        #: lower-case name -> first value; None once dropped (``drop_index``), rebuilt if asked again.
+        self._first: dict[str, str] | None = {}
         self.status = ""  # LINE_TOO_LONG when a line was over the limit (pywsgi's convention)
 
     @classmethod
@@ -100,17 +101,30 @@ class RequestHeaders:
             fields.append((name, value))
             first.setdefault(lower, value)
 
+    def drop_index(self) -> None:
+        """Forget the lookup table: a WebSocket keeps its request's headers for its whole life,
+        and after its handshake only the fields are read again (the access log)."""
+        self._first = None
+
+    def _index(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            first = self._first = {}
+            for name, value in self.fields:
+                first.setdefault(name_forms(name)[1], value)
+        return first
+
     def get(self, name: str, default: Any = None) -> Any:
-        return self._first.get(name.lower(), default)
+        return self._index().get(name.lower(), default)
 
     getheader = get
 
     def __contains__(self, name: str) -> bool:
-        return name.lower() in self._first
+        return name.lower() in self._index()
 
     def __delitem__(self, name: str) -> None:
         lower = name.lower()
-        self._first.pop(lower, None)
+        self._index().pop(lower, None)
         self.fields = [(n, v) for n, v in self.fields if n.lower() != lower]
 
     def items(self) -> list[tuple[str, str]]:
@@ -118,7 +132,7 @@ class RequestHeaders:
 
     @property
     def typeheader(self) -> str | None:
-        return self._first.get("content-type")
+        return self._index().get("content-type")
 
     @property
     def headers(self) -> Iterator[str]:

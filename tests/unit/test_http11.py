@@ -161,3 +161,11 @@ def test_header_names_are_shared_between_requests_and_the_table_is_bounded(monke
     for name in ("A-1", "A-2", "A-3"):
         assert http11.name_forms(name) == (name, name.lower(), "HTTP_" + name.replace("-", "_"))
     assert list(http11._NAMES) == ["A-1", "A-2"]
+
+
+def test_a_dropped_index_is_rebuilt_with_the_same_answers():
+    headers = read(b"Host: a\r\nContent-Type: text/plain\r\nX-Two: 1\r\nx-two: 2\r\n\r\n")
+    before = (headers.get("X-TWO"), "host" in headers, headers.typeheader, headers.items())
+    headers.drop_index()
+    assert (headers.get("X-TWO"), "host" in headers, headers.typeheader, headers.items()) == before
+    assert before[0] == "1"
