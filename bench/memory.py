@@ -4,7 +4,7 @@
     python -m bench.memory --polling 1000
     GATEWAY_WEBSOCKET_COMPRESSION=true python -m bench.memory --websockets 1000
 
-Serves the gateway in this process (gevent's pywsgi with the gunicorn worker's handler,
+Serves the gateway in this process (the gunicorn worker's pywsgi server and handler,
 serving/worker.py) with tracemalloc on, connects
 idle clients with the Node load generator, and prints per connection: RSS growth,
 Python-heap growth by allocation site, and the greenlets and objects left behind.
@@ -49,16 +49,23 @@ def main() -> int:
     os.environ.update(HOST="127.0.0.1", PORT=str(port))
     os.environ.setdefault("GATEWAY_PROFILE", "worker-role")
     os.environ.setdefault("GATEWAY_LOG_LEVEL", "warning")
+    # Every client comes from 127.0.0.1: the per-address caps (500) would refuse half of 1,000
+    # and the figures per connection would be halved. Raised as the bench raises them.
+    for name in (
+        "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS",
+        "GATEWAY_MAX_SESSIONS_PER_ADDRESS",
+        "GATEWAY_MAX_SESSIONS",
+    ):
+        os.environ.setdefault(name, "1000000")
 
     from gevent.pool import Pool
-    from gevent.pywsgi import WSGIServer
 
     from app import create_app
     from config import load_profile_or_exit
-    from serving.worker import QuietHandler
+    from serving.worker import QuietHandler, Server
 
     profile = load_profile_or_exit()
-    server = WSGIServer(
+    server = Server(
         ("127.0.0.1", port), create_app(profile), spawn=Pool(20_000), handler_class=QuietHandler, log=None
     )
     gevent.spawn(server.serve_forever)

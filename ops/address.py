@@ -28,7 +28,8 @@ def behind_proxies(app: WSGIApp, hops: int) -> WSGIApp:
     werkzeug's ProxyFix, which would change nothing in it (about 1% of polling time)."""
     if hops == 0:
         return app
-    fixed = ProxyFix(app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+    # A bound method: no C frame of its own under a parked WebSocket (serving/shallow.py).
+    fixed = ProxyFix(app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0).__call__
 
     def maybe_forwarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if "HTTP_X_FORWARDED_FOR" in environ or "HTTP_X_FORWARDED_PROTO" in environ:

@@ -1,8 +1,8 @@
 """The HTTP server under the gateway: gevent's pywsgi handler, made right for WebSockets and cheap.
 
 This package is the one place that overrides or reads pywsgi's undocumented handler names.
-``PYWSGI_NAMES`` lists them with the version pinned in requirements.txt; tests/unit/test_seam.py
-fails when a pinned gevent moves one.
+``PYWSGI_NAMES`` lists them with the version pinned in requirements.txt, ``SERVER_NAMES`` those of
+its server; tests/unit/test_seam.py fails when a pinned gevent moves one.
 """
 
 from __future__ import annotations
@@ -23,4 +23,11 @@ PYWSGI_NAMES: tuple[tuple[str, str], ...] = (
     ("_handle_client_error", "overridden: 431 for header floods (handler.ConnectionHygiene)"),
     ("read_requestline", "overridden: the wait ends when the process drains (draining.py)"),
     ("wsgi_input", "replaced on a closing connection, so no unread body is read out"),
+)
+
+#: (name on gevent.pywsgi.WSGIServer, what we rely on), gevent 26.9.0.
+SERVER_NAMES: tuple[tuple[str, str], ...] = (
+    ("do_handle", "overridden: each connection spawned without a *args call (shallow.ShallowServer)"),
+    ("_spawn", "read: the pool's spawn, as BaseServer.do_handle reads it"),
+    ("do_close", "called: closes a connection's socket once its handler is done"),
 )

@@ -30,7 +30,7 @@ from ops.address import CONNECTION_SLOT, ConnectionSlot
 from ops.fairness import take_turn, wait_readable
 from seam.inline_ws import SOCKET_KEY
 from serving import draining
-from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses
+from serving.http11 import LINE_TOO_LONG, FastHeaders, FastResponses, RequestHeaders
 
 log = logging.getLogger("rolegate.serving")
 
@@ -124,6 +124,12 @@ class ConnectionHygiene:
             for timer in (self._header_timer, self._idle_timer):
                 if timer is not None:
                     timer.close()
+
+    def _drop_header_timer(self) -> None:
+        """Close the header timer for good (a WebSocket's connection reads no next request)."""
+        timer, self._header_timer = self._header_timer, None
+        if timer is not None:
+            timer.close()
 
     def _next_request_arrives(self) -> bytes:
         """Wait up to keepalive_timeout for a next request's first bytes; the bytes buffered then, not
@@ -240,7 +246,9 @@ class WebSocketHandover:
     socket: Any
     rfile: Any
     environ: dict
+    headers: Any
     close_connection: bool
+    _drop_header_timer: Any  # ConnectionHygiene's
 
     def get_environ(self) -> dict:
         environ = super().get_environ()  # type: ignore[misc]
@@ -259,6 +267,11 @@ class WebSocketHandover:
         # stay allocated for the WebSocket's whole life. A client sends nothing past the
         # handshake before its 101, so the buffer holds nothing unread.
         self.rfile.close()
+        # Likewise the headers' lookup table (rebuilt if asked again), and the header timer: the
+        # connection closes when the WebSocket ends, so no next request needs it.
+        if isinstance(self.headers, RequestHeaders):
+            self.headers.drop_index()
+        self._drop_header_timer()
         try:
             super().run_application()  # type: ignore[misc]  # a refusal by the gate is an ordinary response
         except StopIteration:

@@ -46,6 +46,27 @@ _NOT_IN_ENVIRON_AS_HTTP = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _USUAL_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
 
 
+#: Header names seen, each with its lower-case form and its environ key (None: not put there):
+#: one set of strings for every request that sends the name, rather than three new ones per
+#: request, which an idle WebSocket keeps for its life. Bounded: names a client makes up fill
+#: it at most, and are then made per request as before.
+_NAMES: dict[str, tuple[str, str, str | None]] = {}
+NAMES_LIMIT = 512
+
+
+def name_forms(name: str) -> tuple[str, str, str | None]:
+    """``(name, lower-case name, environ key or None)``, shared while the table has room."""
+    forms = _NAMES.get(name)
+    if forms is None:
+        key = name.replace("-", "_").upper()
+        # A name with "_" is dropped, as pywsgi does (no spoofed keys).
+        environ_key = None if "_" in name or key in _NOT_IN_ENVIRON_AS_HTTP else "HTTP_" + key
+        forms = (name, name.lower(), environ_key)
+        if len(_NAMES) < NAMES_LIMIT:
+            _NAMES[name] = forms
+    return forms
+
+
 class MalformedHeader(ValueError):
     """A header line HTTP/1.1 does not allow; pywsgi answers a ValueError with 400."""
 
@@ -58,8 +79,8 @@ class RequestHeaders:
     def __init__(self) -> None:
         #: (name, value) in arrival order, names as sent, values without surrounding blanks.
         self.fields: list[tuple[str, str]] = []
-        #: Lower-case name -> its first value.
-        self.by_name: dict[str, str] = {}
+        #: Lower-case name -> its first value; None once dropped (``drop_index``), rebuilt if asked.
+        self.by_name: dict[str, str] | None = {}
         #: Whether a name came more than once (serving/request_loop.py leaves that to pywsgi).
         self.repeated = False
         self.status = ""  # LINE_TOO_LONG when a line was over the limit (pywsgi's convention)
@@ -97,8 +118,8 @@ class RequestHeaders:
             if not colon or not name or name != name.strip() or " " in name or "\t" in name:
                 raise MalformedHeader(f"malformed header line {line[:80]!r}")
             value = value.strip(" \t\r\n")
+            name, lower, _ = name_forms(name)
             fields.append((name, value))
-            lower = name.lower()
             if lower in by_name:
                 headers.repeated = True
             else:
@@ -124,17 +145,32 @@ class RequestHeaders:
         headers.repeated = len(headers.by_name) != len(fields)
         return headers
 
+    def drop_index(self) -> None:
+        """Forget the lookup table, and share the names' strings: a WebSocket keeps its request's
+        headers for its whole life, and after its handshake only the fields are read again (the
+        access log)."""
+        self.by_name = None
+        self.fields = [(name_forms(name)[0], value) for name, value in self.fields]
+
+    def _index(self) -> dict[str, str]:
+        by_name = self.by_name
+        if by_name is None:
+            by_name = self.by_name = {}
+            for name, value in self.fields:
+                by_name.setdefault(name_forms(name)[1], value)
+        return by_name
+
     def get(self, name: str, default: Any = None) -> Any:
-        return self.by_name.get(name.lower(), default)
+        return self._index().get(name.lower(), default)
 
     getheader = get
 
     def __contains__(self, name: str) -> bool:
-        return name.lower() in self.by_name
+        return name.lower() in self._index()
 
     def __delitem__(self, name: str) -> None:
         lower = name.lower()
-        self.by_name.pop(lower, None)
+        self._index().pop(lower, None)
         self.fields = [(n, v) for n, v in self.fields if n.lower() != lower]
 
     def items(self) -> list[tuple[str, str]]:
@@ -142,7 +178,7 @@ class RequestHeaders:
 
     @property
     def typeheader(self) -> str | None:
-        return self.by_name.get("content-type")
+        return self._index().get("content-type")
 
     @property
     def headers(self) -> Iterator[str]:
@@ -166,11 +202,9 @@ class FastHeaders:
     def _headers(self) -> Iterator[tuple[str, str]]:
         """The environ's HTTP_* keys; a name with ``_`` is dropped, as pywsgi does (no spoofed keys)."""
         for name, value in self.headers.fields:
-            if "_" in name:
-                continue
-            key = name.replace("-", "_").upper()
-            if key not in _NOT_IN_ENVIRON_AS_HTTP:
-                yield "HTTP_" + key, value
+            key = name_forms(name)[2]
+            if key is not None:
+                yield key, value
 
 
 class _DateHeader:

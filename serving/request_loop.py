@@ -106,10 +106,11 @@ class RequestLoop:
         """Read a request line and headers as they come, within header_timeout."""
         rfile = self.rfile
         served = self._served
-        timer = self._header_timer
-        if timer is None:
-            timer = self._header_timer = Timeout(self.header_timeout)
-        timer.start()
+        if self._header_timer is None:
+            self._header_timer = Timeout(self.header_timeout)
+        # Read through self, not kept in a local: a WebSocket's greenlet stays parked under this
+        # frame, and its handover drops the timer (ConnectionHygiene._drop_header_timer).
+        self._header_timer.start()
         try:
             try:
                 # The first request line is read through the layers (the drain watches that wait);
@@ -134,7 +135,7 @@ class RequestLoop:
             if length is False:
                 return self._hand_over(line, headers)
         except Timeout as expired:
-            if expired is not timer:
+            if expired is not self._header_timer:
                 raise
             log.debug(
                 "closed a connection from %s: no request line and headers within %g s (header_timeout)",
@@ -143,7 +144,8 @@ class RequestLoop:
             )
             return None
         finally:
-            timer.cancel()
+            if self._header_timer is not None:
+                self._header_timer.cancel()
         return self._serve_common(words, headers, length)  # type: ignore[arg-type]
 
     def _serve_common(self, words: list[str], headers: RequestHeaders, length: int | None) -> Any:
@@ -220,6 +222,7 @@ class RequestLoop:
 
     def MessageClass(self, rfile: Any, *args: Any) -> Any:  # noqa: N802 (pywsgi's name)
         handed = self._handed_over
+        self._handed_over = None  # read: not kept for a WebSocket's whole life
         if handed is not None and handed[1] is not None:
             return handed[1]
         return super().MessageClass(rfile, *args)  # type: ignore[misc]

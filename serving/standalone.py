@@ -26,8 +26,9 @@ def serve_forever(app, profile: Profile) -> None:  # noqa: ANN001 (any WSGI app)
 
         from serving.accepting import AcceptBackoff
         from serving.handler import standalone_handler
+        from serving.shallow import ShallowServer
 
-        class Server(AcceptBackoff, WSGIServer):
+        class Server(ShallowServer, AcceptBackoff, WSGIServer):
             pass
 
         log.info("serving on http://%s:%d with gevent's pywsgi", host, port)

@@ -14,6 +14,7 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGISe
 
 from serving.accepting import AcceptBackoff
 from serving.handler import configured, gateway_handler
+from serving.shallow import ShallowServer
 
 Handler = gateway_handler(
     PyWSGIHandler, "gunicorn's pywsgi handler, handing a WebSocket request's socket itself to the driver."
@@ -27,8 +28,9 @@ class QuietHandler(Handler):
         pass
 
 
-class Server(AcceptBackoff, PyWSGIServer):
-    """gunicorn's pywsgi server, backing off quietly when file descriptors run out."""
+class Server(ShallowServer, AcceptBackoff, PyWSGIServer):
+    """gunicorn's pywsgi server, backing off quietly when file descriptors run out, with a shallow
+    C stack under each connection (serving/shallow.py)."""
 
 
 class Worker(GeventPyWSGIWorker):

@@ -180,3 +180,28 @@ def test_a_whole_block_parses_as_the_line_reader_reads_it(block):
 )
 def test_a_block_that_is_not_plainly_well_formed_is_left_to_the_line_reader(block):
     assert RequestHeaders.parse_block(block.decode("latin-1")) is None
+
+
+def test_header_names_kept_for_a_websockets_life_are_shared_and_the_table_is_bounded(monkeypatch):
+    from serving import http11
+
+    first, second = read(b"Host: a\r\nX-Two: 1\r\n\r\n"), read(b"Host: b\r\nX-Two: 2\r\n\r\n")
+    first.drop_index()  # what a WebSocket's handover does
+    second.drop_index()
+    assert first.fields[0][0] is second.fields[0][0] and first.get("x-two") == "1"
+    assert http11.name_forms("Content-Type") == ("Content-Type", "content-type", None)
+    assert http11.name_forms("X_Forwarded_For")[2] is None  # dropped, as pywsgi drops it
+    assert http11.name_forms("Sec-WebSocket-Key")[1:] == ("sec-websocket-key", "HTTP_SEC_WEBSOCKET_KEY")
+    monkeypatch.setattr(http11, "_NAMES", {})
+    monkeypatch.setattr(http11, "NAMES_LIMIT", 2)
+    for name in ("A-1", "A-2", "A-3"):
+        assert http11.name_forms(name) == (name, name.lower(), "HTTP_" + name.replace("-", "_"))
+    assert list(http11._NAMES) == ["A-1", "A-2"]
+
+
+def test_a_dropped_index_is_rebuilt_with_the_same_answers():
+    headers = read(b"Host: a\r\nContent-Type: text/plain\r\nX-Two: 1\r\nx-two: 2\r\n\r\n")
+    before = (headers.get("X-TWO"), "host" in headers, headers.typeheader, headers.items())
+    headers.drop_index()
+    assert (headers.get("X-TWO"), "host" in headers, headers.typeheader, headers.items()) == before
+    assert before[0] == "1"

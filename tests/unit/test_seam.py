@@ -16,7 +16,7 @@ import socketio
 from engineio import socket as engineio_socket
 
 from seam import PRIVATE_NAMES
-from serving import PYWSGI_NAMES
+from serving import PYWSGI_NAMES, SERVER_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +74,10 @@ def test_the_pinned_pywsgi_still_has_it(name, why):
     assert hasattr(WSGIHandler, name), (
         f"gevent.pywsgi.WSGIHandler has no {name} any more ({why}): see serving/"
     )
+
+
+@pytest.mark.parametrize(("name", "why"), SERVER_NAMES, ids=[name for name, _ in SERVER_NAMES])
+def test_the_pinned_pywsgi_server_still_has_it(name, why):
+    from gevent.pywsgi import WSGIServer
+
+    assert hasattr(WSGIServer, name), f"gevent.pywsgi.WSGIServer has no {name} any more ({why}): see serving/"
