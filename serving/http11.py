@@ -180,6 +180,13 @@ class RequestHeaders:
     def typeheader(self) -> str | None:
         return self._index().get("content-type")
 
+    def environ_items(self) -> Iterator[tuple[str, str]]:
+        """The environ's HTTP_* keys; a name with ``_`` is dropped, as pywsgi does (no spoofed keys)."""
+        for name, value in self.fields:
+            key = name_forms(name)[2]
+            if key is not None:
+                yield key, value
+
     @property
     def headers(self) -> Iterator[str]:
         """The fields as pywsgi's header object gives them: ``"Name: value\\r\\n"``."""
@@ -200,11 +207,8 @@ class FastHeaders:
         return self.request_version in _USUAL_VERSIONS or super()._check_http_version()  # type: ignore[misc]
 
     def _headers(self) -> Iterator[tuple[str, str]]:
-        """The environ's HTTP_* keys; a name with ``_`` is dropped, as pywsgi does (no spoofed keys)."""
-        for name, value in self.headers.fields:
-            key = name_forms(name)[2]
-            if key is not None:
-                yield key, value
+        """The environ's HTTP_* keys (pywsgi's name), from ``RequestHeaders.environ_items``."""
+        return self.headers.environ_items()
 
 
 class _DateHeader:

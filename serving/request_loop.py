@@ -32,6 +32,22 @@ _COMMON_METHODS = ("GET", "POST")
 _UNCOMMON_HEADERS = ("transfer-encoding", "expect", "upgrade")
 
 
+class CommonHead:
+    """A common request's header block as it came, parsed, and the environ it makes with its
+    connection (the request line's keys aside): nothing in it changes per request."""
+
+    __slots__ = ("block", "headers", "length", "closes", "environ")
+
+    def __init__(
+        self, block: bytes, headers: RequestHeaders, length: int | None, closes: bool, environ: dict
+    ) -> None:
+        self.block = block
+        self.headers = headers
+        self.length = length  # of the body; None: no body
+        self.closes = closes  # Connection: close
+        self.environ = environ  # copied for each request, never handed out itself
+
+
 def _common_line(words: list[str]) -> bool:
     return len(words) == 3 and words[2] == "HTTP/1.1" and words[0] in _COMMON_METHODS
 
@@ -64,6 +80,8 @@ class RequestLoop:
 
     #: The request line and headers read here for a request pywsgi then serves.
     _handed_over: tuple[str, RequestHeaders] | None = None
+    #: The connection's last common header block, parsed.
+    _known_head: CommonHead | None = None
 
     def handle_one_request(self) -> Any:
         rfile = self.rfile
@@ -79,28 +97,35 @@ class RequestLoop:
                 return self._serve_common(*common)
         return self._read_request()
 
-    def _buffered_request(self, head: bytes) -> tuple[list[str], RequestHeaders, int | None] | None:
+    def _buffered_request(self, head: bytes) -> tuple[list[str], CommonHead] | None:
         """A common request whose whole head had arrived with its first bytes (as a browser's and a
         Socket.IO client's do), taken from the read buffer; None leaves it there for ``_read_request``.
 
-        No header timer is started for it: nothing is waited for.
+        No header timer is started for it: nothing is waited for. A header block the same as the
+        connection's last one is not parsed again (a client sends the same Host, agent and types
+        with every request).
         """
         end = head.find(b"\r\n\r\n")
         if end < 0:
             return None
-        line, _, block = head[: end + 2].decode("latin-1").partition("\r\n")
+        line_end = head.find(b"\r\n")
+        line = head[:line_end].decode("latin-1")
         words = line.split()
         if not _common_line(words):
             return None
-        headers = RequestHeaders.parse_block(block)
-        if headers is None:
-            return None
-        length = self._common_length(headers)
-        if length is False:
-            return None
+        block = head[line_end + 2 : end + 2]
+        known = self._known_head
+        if known is None or known.block != block:
+            headers = RequestHeaders.parse_block(block.decode("latin-1"))
+            if headers is None:
+                return None
+            known = self._common_head(headers, block)
+            if known is None:
+                return None
+            self._known_head = known
         self.rfile.read(end + 4)
         self.requestline = line
-        return words, headers, length  # type: ignore[return-value]
+        return words, known
 
     def _read_request(self) -> Any:
         """Read a request line and headers as they come, within header_timeout."""
@@ -131,8 +156,8 @@ class RequestLoop:
                 headers = RequestHeaders.read(rfile)
             except Exception as ex:  # malformed, or too many: pywsgi's answer (400, or 431 in ours)
                 return self._handle_client_error(ex)  # type: ignore[attr-defined]
-            length = self._common_length(headers)
-            if length is False:
+            common = self._common_head(headers)
+            if common is None:
                 return self._hand_over(line, headers)
         except Timeout as expired:
             if expired is not self._header_timer:
@@ -146,65 +171,68 @@ class RequestLoop:
         finally:
             if self._header_timer is not None:
                 self._header_timer.cancel()
-        return self._serve_common(words, headers, length)  # type: ignore[arg-type]
+        return self._serve_common(words, common)
 
-    def _serve_common(self, words: list[str], headers: RequestHeaders, length: int | None) -> Any:
+    def _serve_common(self, words: list[str], head: CommonHead) -> Any:
         """pywsgi's state for the request, its environ, and the application's answer."""
-        self.command, self.path, self.request_version = words
-        self.headers = headers
-        self.content_length = length
-        self.close_connection = headers.by_name.get("connection", "").lower() == "close"
+        self.command, target, self.request_version = words
+        self.path = target
+        self.headers = head.headers
+        self.content_length = head.length
+        self.close_connection = head.closes
         self.response_length = 0
-        self.environ = self._common_environ(headers, length)
+        environ = head.environ.copy()
+        environ["REQUEST_METHOD"] = self.command
+        path, _, query = target.partition("?")
+        environ["PATH_INFO"] = unquote_latin1(path) if "%" in path else path
+        environ["QUERY_STRING"] = query
+        environ["RAW_URI"] = target  # gunicorn's handler adds it
+        self.wsgi_input = environ["wsgi.input"] = Input(self.rfile, head.length)
+        self.environ = environ
         self.application = self.server.application
         self.handle_one_response()  # type: ignore[attr-defined]
+        # Not kept while the connection waits for its next request: its environ (a dict of some
+        # 30 keys) and input were this request's.
+        self.environ = self.wsgi_input = None  # type: ignore[assignment]
         if self.close_connection or self.rfile.closed:
             return None
         return True
 
-    @staticmethod
-    def _common_length(headers: RequestHeaders) -> int | None | bool:
-        """The body's length (None: no body); False when the request is not a common one."""
+    def _common_head(self, headers: RequestHeaders, block: bytes = b"") -> CommonHead | None:
+        """The request's headers with the environ keys they and this connection make (what pywsgi's,
+        gunicorn's and our layers' ``get_environ`` make, less the request line's); None when the
+        request is not a common one."""
         if headers.status or headers.repeated:
-            return False
+            return None
         by_name = headers.by_name
+        assert by_name is not None  # dropped only for a WebSocket's
         for name in _UNCOMMON_HEADERS:
             if name in by_name:
-                return False
+                return None
         text = by_name.get("content-length")
-        if text is None:
-            return None
-        if not (text.isascii() and text.isdigit()):
-            return False
-        return int(text)
-
-    def _common_environ(self, headers: RequestHeaders, length: int | None) -> dict:
-        """What pywsgi's, gunicorn's and our layers' ``get_environ`` make of a common request."""
+        length = None
+        if text is not None:
+            if not (text.isascii() and text.isdigit()):
+                return None
+            length = int(text)
         env = self.server.get_environ()
-        env["REQUEST_METHOD"] = self.command
         env["SCRIPT_NAME"] = ""
-        target = self.path
-        path, _, query = target.partition("?")
-        env["PATH_INFO"] = unquote_latin1(path) if "%" in path else path
-        env["QUERY_STRING"] = query
-        by_name = headers.by_name
         content_type = by_name.get("content-type")
         if content_type is not None:
             env["CONTENT_TYPE"] = content_type
-        if length is not None:
-            env["CONTENT_LENGTH"] = by_name["content-length"]
+        if text is not None:
+            env["CONTENT_LENGTH"] = text
         env["SERVER_PROTOCOL"] = "HTTP/1.1"
         address = self.client_address
         if isinstance(address, tuple):
             env["REMOTE_ADDR"] = str(address[0])
             env["REMOTE_PORT"] = str(address[1])
-        env.update(self._headers())  # type: ignore[attr-defined]  # http11.FastHeaders: no name is repeated
-        self.wsgi_input = env["wsgi.input"] = Input(self.rfile, length)
+        env.update(headers.environ_items())  # no name is repeated
         env["wsgi.input_terminated"] = True
-        env["gunicorn.sock"] = self.socket  # gunicorn's handler adds these two
-        env["RAW_URI"] = target
+        env["gunicorn.sock"] = self.socket  # as gunicorn's handler
         env[CONNECTION_SLOT] = self.connection_slot()  # type: ignore[attr-defined]
-        return env
+        closes = by_name.get("connection", "").lower() == "close"
+        return CommonHead(block, headers, length, closes, env)
 
     def _hand_over(self, line: str, headers: RequestHeaders | None) -> Any:
         """Serve an uncommon request with pywsgi's own method, from what was read already."""
