@@ -32,9 +32,16 @@ _COMMON_METHODS = ("GET", "POST")
 _UNCOMMON_HEADERS = ("transfer-encoding", "expect", "upgrade")
 
 
+#: Common heads by (header block, client address), shared by connections: the clients of one
+#: address send the same block. Bounded: a client that makes blocks up only evicts the oldest.
+_SHARED_HEADS: dict[tuple[bytes, str | None], CommonHead] = {}
+SHARED_HEADS_LIMIT = 256
+
+
 class CommonHead:
-    """A common request's header block as it came, parsed, and the environ it makes with its
-    connection (the request line's keys aside): nothing in it changes per request."""
+    """A common request's header block as it came, parsed, and the environ it makes for a client
+    address (the request line's and the connection's keys aside): nothing in it changes per
+    request, and connections from one address share it."""
 
     __slots__ = ("block", "headers", "length", "closes", "environ")
 
@@ -84,6 +91,8 @@ class RequestLoop:
     #: and its posts over whichever of its connections is free, so one connection sees both.
     _known_head: CommonHead | None = None
     _other_head: CommonHead | None = None
+    #: gunicorn's socket key, the port and the connection slot, for every request's environ.
+    _connection_keys: dict | None = None
 
     def handle_one_request(self) -> Any:
         rfile = self.rfile
@@ -124,12 +133,18 @@ class RequestLoop:
                 self._known_head, self._other_head = other, known
                 known = other
             else:
-                headers = RequestHeaders.parse_block(block.decode("latin-1"))
-                if headers is None:
-                    return None
-                parsed = self._common_head(headers, block)
+                key = (block, self.environ_address())
+                parsed = _SHARED_HEADS.get(key)
                 if parsed is None:
-                    return None
+                    headers = RequestHeaders.parse_block(block.decode("latin-1"))
+                    if headers is None:
+                        return None
+                    parsed = self._common_head(headers, block)
+                    if parsed is None:
+                        return None
+                    if len(_SHARED_HEADS) >= SHARED_HEADS_LIMIT:
+                        del _SHARED_HEADS[next(iter(_SHARED_HEADS))]  # the oldest
+                    _SHARED_HEADS[key] = parsed
                 self._known_head, self._other_head = parsed, known
                 known = parsed
         self.rfile.read(end + 4)
@@ -196,6 +211,10 @@ class RequestLoop:
         environ["PATH_INFO"] = unquote_latin1(path) if "%" in path else path
         environ["QUERY_STRING"] = query
         environ["RAW_URI"] = target  # gunicorn's handler adds it
+        keys = self._connection_keys
+        if keys is None:
+            keys = self._connection_keys = self._keys_of_connection()
+        environ.update(keys)
         self.wsgi_input = environ["wsgi.input"] = Input(self.rfile, head.length)
         self.environ = environ
         self.application = self.server.application
@@ -232,16 +251,26 @@ class RequestLoop:
         if text is not None:
             env["CONTENT_LENGTH"] = text
         env["SERVER_PROTOCOL"] = "HTTP/1.1"
-        address = self.client_address
-        if isinstance(address, tuple):
-            env["REMOTE_ADDR"] = str(address[0])
-            env["REMOTE_PORT"] = str(address[1])
+        address = self.environ_address()
+        if address is not None:
+            env["REMOTE_ADDR"] = address
         env.update(headers.environ_items())  # no name is repeated
         env["wsgi.input_terminated"] = True
-        env["gunicorn.sock"] = self.socket  # as gunicorn's handler
-        env[CONNECTION_SLOT] = self.connection_slot()  # type: ignore[attr-defined]
         closes = by_name.get("connection", "").lower() == "close"
         return CommonHead(block, headers, length, closes, env)
+
+    def environ_address(self) -> str | None:
+        """REMOTE_ADDR as pywsgi gives it (None for a Unix socket, which has no address)."""
+        address = self.client_address
+        return str(address[0]) if isinstance(address, tuple) else None
+
+    def _keys_of_connection(self) -> dict:
+        """The environ keys this connection gives each of its requests."""
+        keys = {"gunicorn.sock": self.socket, CONNECTION_SLOT: self.connection_slot()}  # type: ignore[attr-defined]
+        address = self.client_address
+        if isinstance(address, tuple):
+            keys["REMOTE_PORT"] = str(address[1])
+        return keys
 
     def _hand_over(self, line: str, headers: RequestHeaders | None) -> Any:
         """Serve an uncommon request with pywsgi's own method, from what was read already."""

@@ -81,3 +81,31 @@ def test_a_request_after_an_uncommon_one_on_the_same_connection_is_read_right():
     finally:
         server.stop()
     assert seen == [("/1", b""), ("/2", b"hi"), ("/3", b"")]
+
+
+def test_the_heads_shared_between_connections_are_bounded(monkeypatch):
+    from serving import request_loop
+
+    monkeypatch.setattr(request_loop, "_SHARED_HEADS", {})
+    monkeypatch.setattr(request_loop, "SHARED_HEADS_LIMIT", 3)
+    seen: list[str] = []
+
+    def app(environ, start_response):
+        seen.append(environ["HTTP_X_N"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = serve(app)
+    try:
+        sock = socket.create_connection(server.address)
+        for n in range(8):  # a header block made up for each request
+            exchange(sock, f"GET / HTTP/1.1\r\n{HEADERS}X-N: {n}\r\n\r\n".encode())
+        other = socket.create_connection(server.address)
+        exchange(other, f"GET / HTTP/1.1\r\n{HEADERS}X-N: first\r\n\r\n".encode())
+        exchange(other, f"GET / HTTP/1.1\r\n{HEADERS}X-N: 7\r\n\r\n".encode())  # the other's last block
+        sock.close()
+        other.close()
+    finally:
+        server.stop()
+    assert seen == [str(n) for n in range(8)] + ["first", "7"]
+    assert len(request_loop._SHARED_HEADS) == 3
