@@ -131,9 +131,8 @@ def main() -> int:
     if args.ab:
         ratios = [a / b for a, b in zip(figures[here], figures[trees[1]], strict=True)]
         least = min(figures[here]) / min(figures[trees[1]])
-        print(
-            f"  {here.name} / {trees[1].name}: {statistics.median(ratios):.3f} (median of paired runs), {least:.3f} (least)"
-        )
+        paired = statistics.median(ratios)
+        print(f"  {here.name} / {trees[1].name}: {paired:.3f} (median of paired runs), {least:.3f} (least)")
     return 0
 
 
