@@ -54,3 +54,16 @@ def test_quick_bench_runs_every_scenario_cleanly(start_gateway, tmp_path):
     idle = results["idle 50 ws + 50 polling"]
     assert idle["stillConnected"] == 100
     assert idle["kibPerWebsocket"] > 0  # RSS was read from the gunicorn worker
+
+
+def test_the_request_path_bench_serves_polling_round_trips_in_one_process():
+    """bench/requestpath.py (the A/B for small steps) still runs the gateway and gets its answers."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.requestpath", "--runs", "1", "--round-trips", "50"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "us CPU per round trip" in done.stdout
