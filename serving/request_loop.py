@@ -8,10 +8,11 @@ pywsgi's and the server's) and the header generator, each a few Python calls per
 A *common* request is what every Socket.IO client and browser sends for long-polling and for the
 page: GET or POST, HTTP/1.1, each header once, no Transfer-Encoding, Expect or Upgrade, and a
 plain Content-Length. ``RequestLoop`` reads it and builds its environ in one pass, with what the
-layers add (the connection slot, gunicorn's keys) written in. Anything else (a WebSocket
-handshake, a chunked body, HTTP/1.0, a repeated header, a malformed line) is handed, with the
-request line and headers already read, to pywsgi's own ``handle_one_request`` and the layers,
-as before. The response side is pywsgi's (with serving/http11.py's one send) in both cases.
+layers add (the connection slot, gunicorn's keys) written in; a header block seen before is not
+parsed again (``CommonHead``: the parsed block and its environ, copied per request). Anything
+else (a WebSocket handshake, a chunked body, HTTP/1.0, a repeated header, a malformed line) is
+handed, with the request line and headers already read, to pywsgi's own ``handle_one_request``
+and the layers, as before. The response side is pywsgi's (with serving/http11.py's one send) in both cases.
 """
 
 from __future__ import annotations
