@@ -29,6 +29,8 @@ class Departures:
         self._sio = sio  # for its background task and sleep, in the server's async mode
         self._depart = depart
         self._due: deque[tuple[float, str]] = deque()  # (when, sid), in the order they ended
+        #: The sids in their grace now (a ``leave`` of the same name ends theirs in its room).
+        self.pending: set[str] = set()
         self._running = False
 
     def __len__(self) -> int:
@@ -40,6 +42,7 @@ class Departures:
             self._depart(sid)
             return
         self._due.append((time.monotonic() + self.grace, sid))
+        self.pending.add(sid)
         if not self._running:
             self._running = True
             self._sio.start_background_task(self._run)
@@ -54,6 +57,7 @@ class Departures:
                     self._sio.sleep(wait)
                     continue
                 due.popleft()
+                self.pending.discard(sid)
                 try:
                     self._depart(sid)
                 except Exception:  # one departure's failure must not strand the others

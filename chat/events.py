@@ -168,6 +168,18 @@ def register(
             return wire[:keep], True
         return wire, truncated
 
+    def depart(sid: str) -> None:
+        """Take an ended connection out of its rooms, and tell the rooms (after presence_grace)."""
+        try:
+            for room in rooms.forget(sid):
+                left_locally(room)
+                presence(room, None)
+        except StoreUnavailable as failure:
+            # Redis is down: its membership of this process ages out with the heartbeat key.
+            log.warning("could not update presence for sid %s: %s", sid, failure)
+
+    departures = Departures(profile.presence_grace, sio, depart)
+
     @sio.on("join")
     @acked
     def join(sid: str, data: Any = None) -> dict:
@@ -231,11 +243,16 @@ def register(
     def leave(sid: str, data: Any = None) -> dict:
         room = room_of(data, "leave")
         throttle(sid, "the leave")
-        if rooms.name_in(sid, room) is None:
+        name = rooms.name_in(sid, room)
+        if name is None:
             raise ChatError(NOT_IN_ROOM, f"not in room {room!r}")
         rooms.leave(sid, room)
         sio.leave_room(sid, room)
         left_locally(room)
+        # A leave is told at once: an ended connection of this name, in its grace, leaves with it.
+        for ended in [other for other in list(departures.pending) if rooms.name_in(other, room) == name]:
+            rooms.leave(ended, room)
+            left_locally(room)
         presence(room, None)
         return {"ok": True, "room": room}
 
@@ -250,18 +267,6 @@ def register(
             address,
             extra={"sid": sid, "transport": transport, "address": address},
         )
-
-    def depart(sid: str) -> None:
-        """Take an ended connection out of its rooms, and tell the rooms (after presence_grace)."""
-        try:
-            for room in rooms.forget(sid):
-                left_locally(room)
-                presence(room, None)
-        except StoreUnavailable as failure:
-            # Redis is down: its membership of this process ages out with the heartbeat key.
-            log.warning("could not update presence for sid %s: %s", sid, failure)
-
-    departures = Departures(profile.presence_grace, sio, depart)
 
     @sio.event
     def disconnect(sid: str, reason: str = "") -> None:

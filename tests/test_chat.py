@@ -59,6 +59,27 @@ def test_presence_drops_a_user_who_disconnects_once_the_grace_is_over(users):
     assert ann.changes[-1] == {"room": room, "left": "bob"}
 
 
+def test_a_leave_is_told_at_once_while_an_ended_connection_of_the_name_is_in_its_grace(start_gateway):
+    gateway = start_gateway(GATEWAY_PRESENCE_GRACE="60", **FAST)
+    room = new_room()
+    ann, bob = ChatUser(gateway.url, name="ann"), ChatUser(gateway.url, name="bob")
+    bob_again = None
+    try:
+        ann.join(room)
+        bob.join(room)
+        wait_for(lambda: ann.presence.get(room) == ["ann", "bob"])
+        bob.close()  # in its grace for a minute
+        bob_again = ChatUser(gateway.url, name="bob")
+        assert bob_again.join(room)["members"] == ["ann", "bob"]
+        assert bob_again.call("leave", {"room": room})["ok"]
+        wait_for(lambda: ann.presence.get(room) == ["ann"])  # in seconds, not after the grace
+        assert ann.changes[-1] == {"room": room, "left": "bob"}
+    finally:
+        for user in (ann, bob_again):
+            if user is not None:
+                user.close()
+
+
 @pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
 def test_a_member_back_within_the_grace_was_never_gone(users, transports):
     room = new_room()

@@ -26,13 +26,13 @@ def test_each_departs_in_order_once_its_grace_is_over():
     departures.add("a")
     departures.add("b")
     time.sleep(0.1)
-    assert departed == [] and len(departures) == 2
+    assert departed == [] and len(departures) == 2 and departures.pending == {"a", "b"}
     departures.add("c")
     time.sleep(0.5)
     assert [sid for sid, _ in departed] == ["a", "b", "c"]
     assert all(when - started >= 0.2 for _, when in departed)
     assert departed[2][1] - started >= 0.3  # c ended 0.1 s later, so it departs later
-    assert len(departures) == 0
+    assert len(departures) == 0 and departures.pending == set()
     departures.add("d")  # the runner stopped when it had nothing left; a new one starts
     time.sleep(0.4)
     assert [sid for sid, _ in departed] == ["a", "b", "c", "d"]
