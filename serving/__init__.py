@@ -2,7 +2,8 @@
 
 This package is the one place that overrides or reads pywsgi's undocumented handler names.
 ``PYWSGI_NAMES`` lists them with the version pinned in requirements.txt, ``SERVER_NAMES`` those of
-its server; tests/unit/test_seam.py fails when a pinned gevent moves one.
+its server, ``PYWSGI_MODULE_NAMES`` the module's own; tests/unit/test_seam.py fails when a pinned
+gevent moves one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,25 @@ PYWSGI_NAMES: tuple[tuple[str, str], ...] = (
     ("headers_sent", "set when the headers go out"),
     ("_handle_client_error", "overridden: 431 for header floods (handler.ConnectionHygiene)"),
     ("read_requestline", "overridden: the wait ends when the process drains (draining.py)"),
-    ("wsgi_input", "replaced on a closing connection, so no unread body is read out"),
+    ("wsgi_input", "replaced on a closing connection, so no unread body is read out; set per common request"),
+    ("handle_one_request", "overridden: a common request read in one method (request_loop.RequestLoop)"),
+    ("handle_one_response", "called by RequestLoop once a common request's state and environ are set"),
+    ("requestline", "set by RequestLoop, as read_request would (logs)"),
+    ("command", "set by RequestLoop, as read_request would"),
+    ("path", "set by RequestLoop, as read_request would"),
+    ("request_version", "set by RequestLoop, as read_request would"),
+    ("headers", "set by RequestLoop to the parsed RequestHeaders (access log)"),
+    ("content_length", "set by RequestLoop, as read_request would"),
+    ("close_connection", "set by RequestLoop from Connection: close, as read_request would"),
+    ("environ", "set by RequestLoop, as get_environ's result would be"),
+    ("application", "set by RequestLoop from the server, as handle_one_request would"),
+)
+
+#: (name in the gevent.pywsgi module, what we rely on), gevent 26.9.0.
+PYWSGI_MODULE_NAMES: tuple[tuple[str, str], ...] = (
+    ("Input", "a common request's wsgi.input (request_loop.RequestLoop)"),
+    ("unquote_latin1", "PATH_INFO of a common request, as get_environ makes it"),
+    ("MAX_REQUEST_LINE", "the request line's limit (414 past it), as read_requestline uses it"),
 )
 
 #: (name on gevent.pywsgi.WSGIServer, what we rely on), gevent 26.9.0.

@@ -9,7 +9,8 @@ mixed into gunicorn's pywsgi handler (serving/worker.py) and into gevent's own f
 ``rolegate serve`` (gunicorn does not import on Windows).
 
 ``ConnectionHygiene`` keeps one client from hurting another at the connection level: a
-request line and headers must arrive within ``header_timeout`` and a keep-alive connection
+request line and headers must arrive within ``header_timeout`` (timed by serving/request_loop.py,
+which reads them) and a keep-alive connection
 may idle ``keepalive_timeout`` (both close quietly), connections are counted per address for
 the gate's cap, header floods get a plain 431, a response says ``Connection: close`` whenever
 the connection is then closed, and a body left unread on a closing connection is not read out.

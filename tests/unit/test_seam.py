@@ -16,7 +16,7 @@ import socketio
 from engineio import socket as engineio_socket
 
 from seam import PRIVATE_NAMES
-from serving import PYWSGI_NAMES, SERVER_NAMES
+from serving import PYWSGI_MODULE_NAMES, PYWSGI_NAMES, SERVER_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +74,13 @@ def test_the_pinned_pywsgi_still_has_it(name, why):
     assert hasattr(WSGIHandler, name), (
         f"gevent.pywsgi.WSGIHandler has no {name} any more ({why}): see serving/"
     )
+
+
+@pytest.mark.parametrize(("name", "why"), PYWSGI_MODULE_NAMES, ids=[n for n, _ in PYWSGI_MODULE_NAMES])
+def test_the_pinned_pywsgi_module_still_has_it(name, why):
+    from gevent import pywsgi
+
+    assert hasattr(pywsgi, name), f"gevent.pywsgi has no {name} any more ({why}): see serving/"
 
 
 @pytest.mark.parametrize(("name", "why"), SERVER_NAMES, ids=[name for name, _ in SERVER_NAMES])
